@@ -1,0 +1,39 @@
+import FluentKit
+import Foundation
+
+/// A team's tenant: every pipeline, run, mount, source, training set and model belongs to one.
+final class Project: Model, @unchecked Sendable {
+    static let schema = "projects"
+
+    @ID(key: .id) var id: UUID?
+    @Field(key: "name") var name: String
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(name: String) {
+        self.name = name
+    }
+}
+
+final class Membership: Model, @unchecked Sendable {
+    static let schema = "memberships"
+
+    enum Role: String, Codable, Sendable, CaseIterable {
+        case owner, maintainer, member, viewer
+    }
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "user_id") var user: User
+    @Parent(key: "project_id") var project: Project
+    @Field(key: "role") var role: Role
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(userID: UUID, projectID: UUID, role: Role) {
+        self.$user.id = userID
+        self.$project.id = projectID
+        self.role = role
+    }
+}

@@ -1,0 +1,27 @@
+import FluentKit
+import Foundation
+
+/// A person or service account. Passwords and tokens arrive with the auth issue; the
+/// columns are here so every resource can name its owner from the first migration on.
+final class User: Model, @unchecked Sendable {
+    static let schema = "users"
+
+    @ID(key: .id) var id: UUID?
+
+    @Field(key: "username") var username: String
+    @OptionalField(key: "password_hash") var passwordHash: String?
+    @Field(key: "is_admin") var isAdmin: Bool
+    @Field(key: "is_disabled") var isDisabled: Bool
+
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+    @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
+
+    init() {}
+
+    init(username: String, passwordHash: String?, isAdmin: Bool) {
+        self.username = username
+        self.passwordHash = passwordHash
+        self.isAdmin = isAdmin
+        self.isDisabled = false
+    }
+}

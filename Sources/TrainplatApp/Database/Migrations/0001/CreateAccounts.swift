@@ -1,0 +1,37 @@
+import FluentKit
+
+/// Users, projects and memberships.
+struct CreateAccounts: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema("users")
+            .id()
+            .field("username", .string, .required)
+            .field("password_hash", .string)
+            .field("is_admin", .bool, .required)
+            .field("is_disabled", .bool, .required)
+            .field("created_at", .datetime)
+            .field("updated_at", .datetime)
+            .unique(on: "username")
+            .create()
+        try await database.schema("projects")
+            .id()
+            .field("name", .string, .required)
+            .field("created_at", .datetime)
+            .unique(on: "name")
+            .create()
+        try await database.schema("memberships")
+            .id()
+            .field("user_id", .uuid, .required, .references("users", "id", onDelete: .cascade))
+            .field("project_id", .uuid, .required, .references("projects", "id", onDelete: .cascade))
+            .field("role", .string, .required)
+            .field("created_at", .datetime)
+            .unique(on: "user_id", "project_id")
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("memberships").delete()
+        try await database.schema("projects").delete()
+        try await database.schema("users").delete()
+    }
+}

@@ -1,0 +1,11 @@
+import FluentKit
+
+/// The one ordered list of migrations. Only ever append.
+enum MigrationList {
+    static let all: [any Migration] = [
+        CreateAccounts(),
+        CreatePipelines(),
+        CreateRuns(),
+        CreateRegistries(),
+    ]
+}

@@ -1,0 +1,62 @@
+import FluentKit
+import Foundation
+import Hummingbird
+import TrainplatCore
+
+struct TrainingSetVersionDTO: Encodable, Sendable {
+    var id: UUID?
+    var projectID: UUID
+    var name: String
+    var versionID: String
+    var rowCount: Int
+    var uri: String
+    var schema: JSONValue
+    var dorisQueryConfig: JSONValue
+    var qualityScore: Double?
+    var timeStart: Date?
+    var timeEnd: Date?
+    var tier: String
+    var pipelineRunID: UUID?
+    var createdAt: Date?
+
+    init(_ version: TrainingSetVersion) {
+        id = version.id
+        projectID = version.$project.id
+        name = version.name
+        versionID = version.versionID
+        rowCount = version.rowCount
+        uri = version.uri
+        schema = version.dataSchema
+        dorisQueryConfig = version.dorisQueryConfig
+        qualityScore = version.qualityScore
+        timeStart = version.timeStart
+        timeEnd = version.timeEnd
+        tier = version.tier
+        pipelineRunID = version.$run.id
+        createdAt = version.createdAt
+    }
+}
+
+/// `/api/v1/training-set-versions`: the registry of immutable training-set versions.
+struct TrainingSetController {
+    let database: any Database
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get(":id", use: get)
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TrainingSetVersionDTO>> {
+        let versions = try await TrainingSetVersion.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: versions.map(TrainingSetVersionDTO.init), total: versions.count))
+    }
+
+    /// By row id or by content hash (`version_id`).
+    @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<TrainingSetVersionDTO> {
+        let key = context.parameters.get("id") ?? ""
+        let query = TrainingSetVersion.query(on: database)
+        if let id = UUID(uuidString: key) { query.filter(\.$id == id) } else { query.filter(\.$versionID == key) }
+        guard let version = try await query.first() else { throw NotFound(resource: "training-set version", id: key) }
+        return JSONResponse(TrainingSetVersionDTO(version))
+    }
+}

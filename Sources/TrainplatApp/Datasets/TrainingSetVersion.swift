@@ -1,0 +1,51 @@
+import FluentKit
+import Foundation
+import TrainplatCore
+
+/// A named line of training-set versions in a project.
+final class TrainingSet: Model, @unchecked Sendable {
+    static let schema = "training_sets"
+
+    @ID(key: .id) var id: UUID?
+    @Parent(key: "project_id") var project: Project
+    @Field(key: "name") var name: String
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(projectID: UUID, name: String) {
+        self.$project.id = projectID
+        self.name = name
+    }
+}
+
+/// An immutable training-set version (the seed's `training_set_versions`): `version_id` is
+/// the content hash of its data and config, unique within the project.
+final class TrainingSetVersion: Model, @unchecked Sendable {
+    static let schema = "training_set_versions"
+
+    @ID(key: .id) var id: UUID?
+
+    @Parent(key: "training_set_id") var trainingSet: TrainingSet
+    @Parent(key: "project_id") var project: Project
+    @Parent(key: "user_id") var creator: User
+    @OptionalParent(key: "pipeline_run_id") var run: PipelineRun?
+    @OptionalParent(key: "task_run_id") var task: TaskRun?
+
+    @Field(key: "name") var name: String
+    @Field(key: "version_id") var versionID: String
+    @Field(key: "doris_query_config") var dorisQueryConfig: JSONValue
+    @Field(key: "feast_config") var feastConfig: JSONValue
+    @OptionalField(key: "quality_score") var qualityScore: Double?
+    @Field(key: "status") var status: String
+    @Field(key: "row_count") var rowCount: Int
+    @Field(key: "uri") var uri: String
+    @Field(key: "schema_json") var dataSchema: JSONValue
+    @OptionalField(key: "time_start") var timeStart: Date?
+    @OptionalField(key: "time_end") var timeEnd: Date?
+    @Field(key: "tier") var tier: String
+
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+}

@@ -1,0 +1,55 @@
+import FluentKit
+import Foundation
+import Hummingbird
+import TrainplatCore
+
+struct ModelVersionDTO: Encodable, Sendable {
+    var id: UUID?
+    var projectID: UUID
+    var modelName: String
+    var number: Int
+    var parentID: UUID?
+    var trainingSetVersionID: UUID?
+    var artifactURI: String
+    var artifactHash: String
+    var metrics: JSONValue
+    var status: String
+    var pipelineRunID: UUID?
+    var createdAt: Date?
+
+    init(_ version: ModelVersion) {
+        id = version.id
+        projectID = version.$project.id
+        modelName = version.modelName
+        number = version.number
+        parentID = version.$parent.id
+        trainingSetVersionID = version.$trainingSetVersion.id
+        artifactURI = version.artifactURI
+        artifactHash = version.artifactHash
+        metrics = version.metrics
+        status = version.status
+        pipelineRunID = version.$run.id
+        createdAt = version.createdAt
+    }
+}
+
+/// `/api/v1/model-versions`: the model registry.
+struct ModelVersionController {
+    let database: any Database
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get(":id", use: get)
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<ModelVersionDTO>> {
+        let versions = try await ModelVersion.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: versions.map(ModelVersionDTO.init), total: versions.count))
+    }
+
+    @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelVersionDTO> {
+        let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "model version")
+        guard let version = try await ModelVersion.find(id, on: database) else { throw NotFound(resource: "model version", id: id.uuidString) }
+        return JSONResponse(ModelVersionDTO(version))
+    }
+}

@@ -1,0 +1,59 @@
+import FluentKit
+import Foundation
+import Hummingbird
+import TrainplatCore
+
+/// `/api/v1/runs`: runs with their task states, attempts and logs.
+struct RunController {
+    let database: any Database
+    /// Log tails returned by the API are capped; the full log stays on disk.
+    static let maxLogBytes = 256 * 1024
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get(":id", use: get)
+        group.get(":id/tasks/:task/attempts", use: attempts)
+        group.get(":id/tasks/:task/log", use: log)
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {
+        let runs = try await PipelineRun.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: runs.map { RunDTO($0, tasks: nil) }, total: runs.count))
+    }
+
+    @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
+        let run = try await findRun(context)
+        let tasks = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID()).sort(\.$createdAt).all()
+        return JSONResponse(RunDTO(run, tasks: tasks))
+    }
+
+    @Sendable func attempts(request: Request, context: AppRequestContext) async throws -> JSONResponse<[TaskAttemptDTO]> {
+        let task = try await findTask(context)
+        let attempts = try await TaskAttempt.query(on: database).filter(\.$task.$id == task.requireID()).sort(\.$number).all()
+        return JSONResponse(attempts.map(TaskAttemptDTO.init))
+    }
+
+    /// The latest attempt's log (its last 256 KiB).
+    @Sendable func log(request: Request, context: AppRequestContext) async throws -> Response {
+        let task = try await findTask(context)
+        guard let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == task.requireID())
+            .sort(\.$number, .descending).first()
+        else { throw NotFound(resource: "log of task", id: task.name) }
+        let text = TaskContract.logTail(path: attempt.logPath, lines: Int.max, maxBytes: Self.maxLogBytes)
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func findRun(_ context: AppRequestContext) async throws -> PipelineRun {
+        let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "run")
+        guard let run = try await PipelineRun.find(id, on: database) else { throw NotFound(resource: "run", id: id.uuidString) }
+        return run
+    }
+
+    private func findTask(_ context: AppRequestContext) async throws -> TaskRun {
+        let run = try await findRun(context)
+        let name = context.parameters.get("task") ?? ""
+        guard let task = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID()).filter(\.$name == name).first()
+        else { throw NotFound(resource: "task", id: name) }
+        return task
+    }
+}

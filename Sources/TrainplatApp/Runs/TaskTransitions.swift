@@ -1,0 +1,69 @@
+import FluentKit
+import Foundation
+import SQLKit
+import TrainplatCore
+
+/// Every change of a task's state is one guarded `UPDATE … WHERE status IN (allowed sources)
+/// RETURNING id`: of two schedulers racing for the same task, exactly one sees its row back.
+struct TaskTransitions: Sendable {
+    let database: any Database
+    let metrics: SchedulerMetrics
+
+    private var sql: any SQLDatabase {
+        // Both supported drivers (SQLite, PostgreSQL) are SQL databases.
+        guard let sql = database as? any SQLDatabase else { preconditionFailure("metadata database must be SQL") }
+        return sql
+    }
+
+    /// Moves `taskID` to `next` if it is in one of `next`'s allowed source states (optionally
+    /// narrowed to `from`). Returns whether this caller won the transition.
+    @discardableResult
+    func move(
+        _ taskID: UUID, to next: TaskState, from: [TaskState]? = nil, reason: String? = nil,
+        set extra: [String: any Encodable & Sendable] = [:]
+    ) async throws -> Bool {
+        let sources = (from ?? next.allowedSources).filter { next.allowedSources.contains($0) }
+        guard !sources.isEmpty else { return false }
+        var update = sql.update(TaskRun.schema)
+            .set("status", to: next.rawValue)
+            .where("id", .equal, taskID)
+            .where("status", .in, sources.map(\.rawValue))
+        if let reason { update = update.set("reason", to: reason) }
+        if next.isTerminal { update = update.set("finished_at", to: Date()) }
+        for (column, value) in extra.sorted(by: { $0.key < $1.key }) { update = update.set(column, to: value) }
+        let won = try await update.returning("id").all().count == 1
+        if won { metrics.recordTransition(to: next) }
+        return won
+    }
+
+    /// Claims a ready task for this scheduler: ready -> running with a lease.
+    func claim(_ taskID: UUID, owner: String, leaseSeconds: Double) async throws -> Bool {
+        let now = Date()
+        return try await move(taskID, to: .running, from: [.ready], set: [
+            "lease_owner": owner, "lease_expires_at": now.addingTimeInterval(leaseSeconds), "started_at": now,
+        ])
+    }
+
+    /// Extends the lease of a task this scheduler still holds; false when it lost it.
+    func renewLease(_ taskID: UUID, owner: String, leaseSeconds: Double) async throws -> Bool {
+        try await sql.update(TaskRun.schema)
+            .set("lease_expires_at", to: Date().addingTimeInterval(leaseSeconds))
+            .where("id", .equal, taskID)
+            .where("status", .equal, TaskState.running.rawValue)
+            .where("lease_owner", .equal, owner)
+            .returning("id").all().count == 1
+    }
+
+    /// Moves a run between its states under the same guard discipline.
+    @discardableResult
+    func moveRun(_ runID: UUID, to next: RunState, from sources: [RunState], reason: String? = nil) async throws -> Bool {
+        var update = sql.update(PipelineRun.schema)
+            .set("status", to: next.rawValue)
+            .where("id", .equal, runID)
+            .where("status", .in, sources.map(\.rawValue))
+        if next == .running { update = update.set("started_at", to: Date()) }
+        if next.isTerminal { update = update.set("finished_at", to: Date()) }
+        if let reason { update = update.set("reason", to: reason) }
+        return try await update.returning("id").all().count == 1
+    }
+}

@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CProcessSpawn
+import Dispatch
+import Foundation
+
+/// How a task process ended.
+enum ProcessExit: Sendable, Equatable {
+    case exited(code: Int32)
+    case signaled(signal: Int32)
+}
+
+/// Starts task processes with `posix_spawn` in a session of their own, so the whole process
+/// tree (a task's own children included) can be stopped with one signal to the group —
+/// Foundation's `Process` offers no way to do that.
+enum ProcessLauncher {
+    struct LaunchError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Spawns `arguments[0]` (looked up on PATH) in `directory`, stdout and stderr appended to `logPath`.
+    static func spawn(arguments: [String], environment: [String: String], directory: String, logPath: String) throws -> pid_t {
+        guard let executable = arguments.first else { throw LaunchError(description: "empty command") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        trainplat_spawn_addchdir(&actions, directory)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaultSignals = sigset_t()
+        sigfillset(&defaultSignals)
+        var noSignalsBlocked = sigset_t()
+        sigemptyset(&noSignalsBlocked)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignalsBlocked)
+        posix_spawnattr_setflags(&attributes, trainplat_spawn_setsid_flag() | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        // posix_spawnp searches the PATH of *our* environment; resolve against the task's instead.
+        let resolved = resolve(executable, path: environment["PATH"])
+        var pid = pid_t()
+        let result = posix_spawn(&pid, resolved, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw LaunchError(description: "could not start '\(executable)': \(String(cString: strerror(result)))")
+        }
+        return pid
+    }
+
+    /// Waits for `pid` on a GCD thread, keeping the cooperative pool free.
+    static func waitForExit(of pid: pid_t) async -> ProcessExit {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                // The W* macros are not imported: low 7 bits are the signal, bits 8-15 the code.
+                let signal = status & 0x7f
+                continuation.resume(returning: signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal))
+            }
+        }
+    }
+
+    /// Signals the whole process group that `pid` leads.
+    static func signalGroup(_ pid: pid_t, _ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        kill(pid, 0) == 0
+    }
+
+    private static func resolve(_ executable: String, path: String?) -> String {
+        if executable.contains("/") { return executable }
+        let directories = (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+        for directory in directories {
+            let candidate = "\(directory)/\(executable)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return executable
+    }
+}

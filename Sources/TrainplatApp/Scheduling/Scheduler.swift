@@ -1,0 +1,141 @@
+import FluentKit
+import Foundation
+import Logging
+import ServiceLifecycle
+import TrainplatCore
+
+/// The scheduler loop: advances active runs with `RunPlanner`'s decisions, claims ready
+/// tasks up to the concurrency limit, and recovers tasks whose lease expired (their
+/// process died with an earlier server). Safe to run in several processes at once: every
+/// state change is a guarded update.
+public struct Scheduler: Service {
+    let database: any Database
+    let config: AppConfig
+    let transitions: TaskTransitions
+    let runner: TaskRunner
+    let owner: String
+    let logger: Logger
+    var tickInterval: Duration = .milliseconds(200)
+
+    init(database: any Database, config: AppConfig, metrics: SchedulerMetrics, logger: Logger) {
+        let owner = "scheduler-\(UUID().uuidString.prefix(8).lowercased())"
+        let transitions = TaskTransitions(database: database, metrics: metrics)
+        self.database = database
+        self.config = config
+        self.transitions = transitions
+        self.owner = owner
+        self.logger = logger
+        self.runner = TaskRunner(
+            database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, logger: logger)
+    }
+
+    public func run() async throws {
+        logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
+        let inFlight = InFlightTasks()
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                do {
+                    try await recoverExpiredLeases()
+                    try await advanceRuns()
+                    for taskID in try await claimReadyTasks(inFlight: inFlight.count) {
+                        inFlight.add(taskID)
+                        group.addTask {
+                            await runner.run(taskID: taskID)
+                            inFlight.remove(taskID)
+                        }
+                    }
+                } catch {
+                    logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: tickInterval)
+            }
+        }
+    }
+
+    /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
+    /// passed back to ready, and finishes runs whose tasks are all done.
+    func advanceRuns() async throws {
+        let runs = try await PipelineRun.query(on: database).filter(\.$status ~~ [.queued, .running]).all()
+        for run in runs {
+            let runID = try run.requireID()
+            if run.status == .queued { try await transitions.moveRun(runID, to: .running, from: [.queued]) }
+            let tasks = try await TaskRun.query(on: database).filter(\.$run.$id == runID).all()
+            let spec = try await spec(of: run)
+            let states = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.status) })
+            let ids = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.id.map { (task.name, $0) } })
+            for decision in RunPlanner(spec: spec).decisions(states: states) {
+                guard let id = ids[decision.task] else { continue }
+                let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
+                try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)
+            }
+            for task in tasks where task.status == .retrying && (task.notBefore ?? .distantPast) <= Date() {
+                try await transitions.move(try task.requireID(), to: .ready, from: [.retrying])
+            }
+            try await finishIfDone(runID: runID)
+        }
+    }
+
+    private func finishIfDone(runID: UUID) async throws {
+        let states = try await TaskRun.query(on: database).filter(\.$run.$id == runID).all(\.$status)
+        guard let outcome = RunPlanner.outcome(states: states) else { return }
+        let reason = outcome == .failed ? "one or more tasks failed" : nil
+        if try await transitions.moveRun(runID, to: outcome, from: [.running], reason: reason) {
+            logger.info("run finished", metadata: ["run_id": "\(runID)", "status": "\(outcome.rawValue)"])
+        }
+    }
+
+    /// Claims the oldest ready tasks while slots are free.
+    private func claimReadyTasks(inFlight: Int) async throws -> [UUID] {
+        let running = try await TaskRun.query(on: database).filter(\.$status == .running).count()
+        let free = config.maxConcurrentTasks - max(running, inFlight)
+        guard free > 0 else { return [] }
+        let ready = try await TaskRun.query(on: database).filter(\.$status == .ready)
+            .sort(\.$createdAt).limit(free).all(\.$id)
+        var claimed: [UUID] = []
+        for id in ready where try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) {
+            claimed.append(id)
+        }
+        return claimed
+    }
+
+    /// A running task whose lease expired belongs to a scheduler that died: stop what is left
+    /// of its process tree, fail the attempt, and let the retry policy decide.
+    func recoverExpiredLeases() async throws {
+        let expired = try await TaskRun.query(on: database).filter(\.$status == .running)
+            .filter(\.$leaseExpiresAt < Date()).all()
+        for task in expired {
+            let taskID = try task.requireID()
+            let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID)
+                .sort(\.$number, .descending).first()
+            if let pid = attempt?.pid { ProcessLauncher.signalGroup(Int32(pid), SIGKILL) }
+            let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"
+            let retry = task.attemptCount < task.maxAttempts
+            let moved = try await transitions.move(
+                taskID, to: retry ? .retrying : .failed, from: [.running], reason: reason, set: retry ? ["not_before": Date()] : [:])
+            if moved, let attempt {
+                attempt.status = .failed
+                attempt.reason = reason
+                attempt.finishedAt = Date()
+                try await attempt.update(on: database)
+                logger.warning("recovered a lost task", metadata: ["task": "\(task.name)", "retrying": "\(retry)"])
+            }
+        }
+    }
+
+    private func spec(of run: PipelineRun) async throws -> PipelineSpec {
+        guard let version = try await PipelineVersion.find(run.$version.id, on: database) else {
+            throw TaskContract.ContractError(description: "run \(run.id?.uuidString ?? "?") has no pipeline version")
+        }
+        return try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
+    }
+}
+
+/// The tasks this process is running now, shared by the loop and the task children.
+final class InFlightTasks: @unchecked Sendable {
+    private var ids: Set<UUID> = []
+    private let lock = NSLock()
+
+    var count: Int { lock.withLock { ids.count } }
+    func add(_ id: UUID) { lock.withLock { _ = ids.insert(id) } }
+    func remove(_ id: UUID) { lock.withLock { _ = ids.remove(id) } }
+}

@@ -1,0 +1,82 @@
+import FluentKit
+import Foundation
+import TrainplatCore
+
+extension TaskRunner {
+    /// Records the attempt's end: outputs and registrations on success; otherwise a failed
+    /// attempt with a reason a person can act on, and a retry while the policy allows one.
+    func finish(task: TaskRun, attempt: TaskAttempt, end: AttemptEnd, provenance: Provenance, retries: RetryPolicy) async throws {
+        let taskID = try task.requireID()
+        var failure = Self.failureReason(end, logPath: attempt.logPath)
+        var outputs: TaskContract.Outputs?
+        if failure == nil {
+            do {
+                let reported = try TaskContract.readOutputs(directory: attempt.workDirectory)
+                try await register(reported, provenance: provenance)
+                outputs = reported
+            } catch {
+                failure = error.description
+            }
+        }
+        if case .exited(let code) = end { attempt.exitCode = Int(code) }
+        attempt.finishedAt = Date()
+        attempt.status = failure == nil ? .succeeded : .failed
+        attempt.reason = failure
+        try await attempt.update(on: database)
+
+        if let outputs {
+            // Outputs first, state second: a downstream task is readied only after the state
+            // change, and by then the outputs it renders its templates from are stored.
+            try await TaskRun.query(on: database).filter(\.$id == taskID).filter(\.$status == .running)
+                .set(\.$outputs, to: .object(outputs.values))
+                .set(\.$metrics, to: .object(outputs.metrics.mapValues(JSONValue.double)))
+                .set(\.$progress, to: 1).update()
+            try await transitions.move(taskID, to: .succeeded, from: [.running])
+            logger.info("task succeeded", metadata: ["task": "\(task.name)", "attempt": "\(attempt.number)"])
+        } else if let failure {
+            try await recordFailure(taskID: taskID, name: task.name, attempt: attempt.number, maxAttempts: task.maxAttempts, reason: failure, retries: retries)
+        }
+    }
+
+    private func register(_ outputs: TaskContract.Outputs, provenance: Provenance) async throws(TaskContract.ContractError) {
+        if let fields = outputs.trainingSetVersion {
+            _ = try await TrainingSetRegistration.register(fields, provenance: provenance, on: database)
+        }
+        if let fields = outputs.modelVersion {
+            _ = try await ModelVersionRegistration.register(fields, provenance: provenance, on: database)
+        }
+        if let fields = outputs.modelEvaluation {
+            try await ModelVersionRegistration.attachEvaluation(fields, projectID: provenance.projectID, on: database)
+        }
+    }
+
+    private func recordFailure(taskID: UUID, name: String, attempt: Int, maxAttempts: Int, reason: String, retries: RetryPolicy) async throws {
+        logger.warning("task attempt failed", metadata: ["task": "\(name)", "attempt": "\(attempt)", "reason": "\(reason)"])
+        if attempt < maxAttempts {
+            let notBefore = Date().addingTimeInterval(retries.delay(beforeRetry: attempt))
+            try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": notBefore])
+        } else {
+            let summary = maxAttempts > 1 ? "\(reason) (after \(attempt) attempts)" : reason
+            try await transitions.move(taskID, to: .failed, from: [.running], reason: summary)
+        }
+    }
+
+    /// Nil for a clean exit; otherwise why the attempt failed, with the log's last line.
+    static func failureReason(_ end: AttemptEnd, logPath: String) -> String? {
+        let lastLine = TaskContract.logTail(path: logPath, lines: 1)
+        let detail = lastLine.isEmpty ? "" : ": \(lastLine)"
+        switch end {
+        case .exited(code: 0): return nil
+        case .exited(let code): return "exited with code \(code)\(detail)"
+        case .signaled(let signal): return "killed by signal \(signal) (\(signalName(signal)))"
+        case .timedOut(let seconds): return "timed out after \(Int(seconds))s; the process tree was stopped"
+        case .logLimitExceeded(let bytes): return "log exceeded the \(bytes)-byte limit (TRAINPLAT_TASK_LOG_LIMIT_BYTES); the process tree was stopped"
+        case .stopped(let reason): return "stopped: \(reason)"
+        case .launchFailed(let reason): return reason
+        }
+    }
+
+    private static func signalName(_ signal: Int32) -> String {
+        [1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"][signal] ?? "signal \(signal)"
+    }
+}

@@ -1,0 +1,147 @@
+import FluentKit
+import Foundation
+import Logging
+import TrainplatCore
+
+/// Runs one attempt of one claimed task through the task contract: prepares its directory
+/// and inputs, starts it on the executor, keeps its lease and progress fresh, and records
+/// the outcome — registering any versions it reported.
+struct TaskRunner: Sendable {
+    let database: any Database
+    let config: AppConfig
+    let transitions: TaskTransitions
+    let executor: LocalExecutor
+    let owner: String
+    let logger: Logger
+
+    var leaseSeconds: Double { config.heartbeatSeconds * 3 }
+
+    func run(taskID: UUID) async {
+        do {
+            try await runAttempt(taskID)
+        } catch {
+            logger.error("task attempt failed inside the control plane", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
+            _ = try? await transitions.move(taskID, to: .failed, from: [.running], reason: "control plane error: \(error)")
+        }
+    }
+
+    private func runAttempt(_ taskID: UUID) async throws {
+        guard let task = try await TaskRun.find(taskID, on: database),
+            let run = try await PipelineRun.find(task.$run.id, on: database),
+            let version = try await PipelineVersion.find(run.$version.id, on: database),
+            let pipeline = try await Pipeline.find(run.$pipeline.id, on: database)
+        else { throw TaskContract.ContractError(description: "task \(taskID) or its run vanished") }
+        let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
+        guard let taskSpec = spec.task(named: task.name) else {
+            throw TaskContract.ContractError(description: "task '\(task.name)' is not in pipeline version \(version.number)")
+        }
+        let runID = try run.requireID()
+        let number = task.attemptCount + 1
+        let directory = "\(config.runsDirectory)/\(runID.uuidString.lowercased())/\(task.name)/attempt-\(number)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let attempt = TaskAttempt(taskID: taskID, number: number, workDirectory: directory, logPath: directory + "/task.log")
+        try await attempt.create(on: database)
+        try await TaskRun.query(on: database).filter(\.$id == taskID)
+            .set(\.$attemptCount, to: number).set(\.$progress, to: 0).set(\.$progressMessage, to: nil).update()
+        logger.info("task started", metadata: ["run_id": "\(runID)", "task": "\(task.name)", "attempt": "\(number)"])
+
+        let end: AttemptEnd
+        do {
+            let arguments = try await renderArguments(taskSpec, run: run)
+            try TaskContract.writeInputs(
+                directory: directory, task: task.name, uses: taskSpec.uses, runID: runID, logicalTime: run.logicalTime, arguments: arguments)
+            let command: [String]
+            if let uses = taskSpec.uses {
+                command = [config.pythonExecutable, "-m", "trainplat.tasks", uses]
+            } else {
+                command = try await renderCommand(taskSpec, run: run)
+            }
+            end = await execute(command: command, taskSpec: taskSpec, task: task, runID: runID, attempt: attempt)
+        } catch let error as TemplateError {
+            end = .launchFailed(reason: "could not render the task's templates: \(error.message)")
+        }
+        let provenance = Provenance(
+            projectID: run.$project.id, userID: run.$triggeredBy.id, runID: runID, taskID: taskID,
+            defaultName: "\(pipeline.name).\(task.name)")
+        try await finish(task: task, attempt: attempt, end: end, provenance: provenance, retries: taskSpec.retries)
+    }
+
+    private func renderArguments(_ taskSpec: TaskSpec, run: PipelineRun) async throws -> [String: JSONValue] {
+        let context = try await templateContext(run: run)
+        return try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:]
+    }
+
+    private func renderCommand(_ taskSpec: TaskSpec, run: PipelineRun) async throws -> [String] {
+        let context = try await templateContext(run: run)
+        return try (taskSpec.command ?? []).map { try Template.render($0, in: context).templateText }
+    }
+
+    private func templateContext(run: PipelineRun) async throws -> TemplateContext {
+        let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
+            .filter(\.$status == .succeeded).all()
+        let outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs?.objectValue ?? [:]) })
+        return TemplateContext(
+            params: run.params.objectValue ?? [:], taskOutputs: outputs, runID: try run.requireID().uuidString.lowercased(),
+            logicalTime: run.logicalTime)
+    }
+
+    private func execute(command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, attempt: TaskAttempt) async -> AttemptEnd {
+        let taskID = task.id ?? UUID()
+        let processSpec = TaskProcessSpec(
+            command: command,
+            environment: environment(directory: attempt.workDirectory, runID: runID, taskID: taskID),
+            workDirectory: attempt.workDirectory, logPath: attempt.logPath,
+            timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
+        let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
+        return await executor.run(
+            processSpec,
+            onStart: { pid in
+                attempt.pid = Int(pid)
+                try? await attempt.update(on: database)
+            },
+            onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat) })
+    }
+
+    /// Progress every tick; the lease once per heartbeat interval. A lost lease stops the task:
+    /// another scheduler (or a cancellation) owns it now.
+    private func tick(taskID: UUID, directory: String, heartbeat: Heartbeat) async -> TickDecision {
+        if let progress = TaskContract.readProgress(directory: directory) {
+            try? await TaskRun.query(on: database).filter(\.$id == taskID)
+                .set(\.$progress, to: progress.fraction).set(\.$progressMessage, to: progress.message).update()
+        }
+        guard heartbeat.isDue() else { return .keepRunning }
+        let renewed = (try? await transitions.renewLease(taskID, owner: owner, leaseSeconds: leaseSeconds)) ?? true
+        return renewed ? .keepRunning : .stop(reason: "the task's lease was lost (cancelled or taken over)")
+    }
+
+    private func environment(directory: String, runID: UUID, taskID: UUID) -> [String: String] {
+        let inherited = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"].contains($0.key) }
+        return inherited.merging([
+            "TRAINPLAT_TASK_DIR": directory,
+            "TRAINPLAT_RUN_ID": runID.uuidString.lowercased(),
+            "TRAINPLAT_TASK_ID": taskID.uuidString.lowercased(),
+            "TRAINPLAT_API_URL": "http://\(config.host):\(config.port)",
+            "TRAINPLAT_DATA_DIR": config.dataDirectory,
+            "PYTHONUNBUFFERED": "1",
+        ]) { _, contract in contract }
+    }
+}
+
+/// Tells when a periodic action is due; shared by the executor's tick closure.
+final class Heartbeat: @unchecked Sendable {
+    private let interval: Double
+    private var last = Date.distantPast
+    private let lock = NSLock()
+
+    init(interval: Double) {
+        self.interval = interval
+    }
+
+    func isDue() -> Bool {
+        lock.withLock {
+            guard Date().timeIntervalSince(last) >= interval else { return false }
+            last = Date()
+            return true
+        }
+    }
+}

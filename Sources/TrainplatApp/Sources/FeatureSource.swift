@@ -1,0 +1,39 @@
+import FluentKit
+import Foundation
+import TrainplatCore
+
+/// Where feature snapshots come from: the embedded SQLite file or a Doris cluster.
+final class FeatureSource: Model, @unchecked Sendable {
+    static let schema = "feature_sources"
+
+    enum Kind: String, Codable, Sendable {
+        case sqlite, doris
+    }
+
+    @ID(key: .id) var id: UUID?
+
+    @Parent(key: "project_id") var project: Project
+
+    @Field(key: "name") var name: String
+    @Field(key: "kind") var kind: Kind
+    /// For `sqlite`, the file path; for `doris`, the FE host.
+    @Field(key: "host") var host: String
+    @OptionalField(key: "port") var port: Int?
+    @OptionalField(key: "database") var database: String?
+    @OptionalField(key: "username") var username: String?
+    /// Encrypted at rest once the storage/secrets issue lands; never returned by the API.
+    @OptionalField(key: "password_secret") var passwordSecret: String?
+    @Field(key: "pool_settings") var poolSettings: JSONValue
+
+    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
+
+    init() {}
+
+    init(projectID: UUID, name: String, kind: Kind, host: String) {
+        self.$project.id = projectID
+        self.name = name
+        self.kind = kind
+        self.host = host
+        self.poolSettings = .object([:])
+    }
+}

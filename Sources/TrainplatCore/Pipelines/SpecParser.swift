@@ -1,0 +1,293 @@
+import Foundation
+import Yams
+
+/// Turns spec text (YAML or JSON, which is YAML too) into a `PipelineSpec`, collecting every
+/// problem with its path and position rather than stopping at the first.
+public struct SpecParser {
+    public static let maxSpecBytes = 2 << 20
+    public static let maxTasks = 20_000
+
+    private var issues: [SpecIssue] = []
+
+    public init() {}
+
+    /// Parses and validates. Throws `SpecValidationError` listing all problems.
+    /// `knownPrograms` is the set of built-in `uses` names the data plane provides.
+    public static func parse(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> PipelineSpec {
+        var parser = SpecParser()
+        let spec = parser.parseDocument(text)
+        if let spec {
+            parser.issues += SpecValidator(knownPrograms: knownPrograms).issues(in: spec, locations: parser.locations)
+        }
+        guard let spec, parser.issues.isEmpty else { throw SpecValidationError(issues: parser.issues) }
+        return spec
+    }
+
+    /// Positions of the nodes seen, by path, so graph-level checks can report lines too.
+    private(set) var locations: [String: Mark] = [:]
+
+    private mutating func parseDocument(_ text: String) -> PipelineSpec? {
+        guard text.utf8.count <= Self.maxSpecBytes else {
+            issues.append(SpecIssue(path: "", message: "spec is \(text.utf8.count) bytes; the limit is \(Self.maxSpecBytes)"))
+            return nil
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            issues.append(SpecIssue(path: "", message: "not valid YAML/JSON: \(error)"))
+            return nil
+        }
+        guard let root, let fields = mapping(root, path: "") else {
+            if root == nil { issues.append(SpecIssue(path: "", message: "spec is empty")) }
+            return nil
+        }
+        return parseRoot(fields)
+    }
+
+    private mutating func parseRoot(_ fields: [String: Node]) -> PipelineSpec? {
+        rejectUnknownKeys(fields, allowed: ["name", "description", "params", "schedule", "concurrency", "tasks"], path: "")
+        let name = requiredString(fields["name"], path: "name") ?? ""
+        if !name.isEmpty, !SpecNames.isIdentifier(name) {
+            issue("name", "pipeline name '\(name)' must start with a letter and use only letters, digits, '_' and '-' (max 63)", fields["name"])
+        }
+        let params = fields["params"].flatMap { mapping($0, path: "params") }.map { parseParams($0) } ?? []
+        let schedule = fields["schedule"].flatMap { string($0, path: "schedule") }
+        if let schedule, let problem = CronExpression.problem(in: schedule) { issue("schedule", problem, fields["schedule"]) }
+        let concurrency = fields["concurrency"].flatMap { positiveInt($0, path: "concurrency") }
+        guard let tasksNode = fields["tasks"] else {
+            issues.append(SpecIssue(path: "tasks", message: "required field is missing"))
+            return nil
+        }
+        guard let taskFields = orderedMapping(tasksNode, path: "tasks") else { return nil }
+        if taskFields.isEmpty { issue("tasks", "a pipeline needs at least one task", tasksNode) }
+        if taskFields.count > Self.maxTasks {
+            issue("tasks", "\(taskFields.count) tasks; the limit is \(Self.maxTasks)", tasksNode)
+            return nil
+        }
+        let tasks = taskFields.compactMap { parseTask(name: $0.key, node: $0.value) }
+        return PipelineSpec(name: name, params: params, schedule: schedule, concurrency: concurrency, tasks: tasks)
+    }
+
+    private mutating func parseParams(_ fields: [String: Node]) -> [ParamSpec] {
+        fields.keys.sorted().compactMap { name in
+            let path = "params.\(name)"
+            guard let node = fields[name], let body = mapping(node, path: path) else { return nil }
+            rejectUnknownKeys(body, allowed: ["type", "default", "values", "description"], path: path)
+            if !SpecNames.isIdentifier(name) { issue(path, "parameter name '\(name)' is not a valid identifier", node) }
+            guard let kindText = requiredString(body["type"], path: "\(path).type") else { return nil }
+            guard let kind = ParamSpec.Kind(rawValue: kindText) else {
+                let kinds = ParamSpec.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                issue("\(path).type", "unknown type '\(kindText)' (expected one of \(kinds))", body["type"])
+                return nil
+            }
+            let allowed = body["values"].flatMap { stringList($0, path: "\(path).values") } ?? []
+            if kind == .enum, allowed.isEmpty { issue("\(path).values", "an enum parameter needs a non-empty 'values' list", node) }
+            let defaultValue = body["default"].map { jsonValue($0) }
+            let param = ParamSpec(name: name, kind: kind, defaultValue: defaultValue, allowed: allowed)
+            if let defaultValue, let problem = ParamValues.problem(with: defaultValue, for: param) {
+                issue("\(path).default", problem, body["default"])
+            }
+            return param
+        }
+    }
+
+    private static let taskKeys: Set<String> = [
+        "uses", "command", "image", "needs", "with", "retries", "timeout", "resources", "mounts", "cache", "when",
+    ]
+
+    private mutating func parseTask(name: String, node: Node) -> TaskSpec? {
+        let path = "tasks.\(name)"
+        record(path, node)
+        if !SpecNames.isIdentifier(name) {
+            issue(path, "task name '\(name)' must start with a letter and use only letters, digits, '_' and '-' (max 63)", node)
+        }
+        guard let fields = mapping(node, path: path) else { return nil }
+        rejectUnknownKeys(fields, allowed: Self.taskKeys, path: path)
+        var task = TaskSpec(name: name)
+        task.uses = fields["uses"].flatMap { string($0, path: "\(path).uses") }
+        task.command = fields["command"].flatMap { stringList($0, path: "\(path).command", splitScalar: false) }
+        task.image = fields["image"].flatMap { string($0, path: "\(path).image") }
+        if task.uses == nil, task.command == nil { issue(path, "a task needs either 'uses' or 'command'", node) }
+        if task.uses != nil, task.command != nil { issue(path, "'uses' and 'command' are exclusive", node) }
+        task.needs = fields["needs"].flatMap { stringList($0, path: "\(path).needs") } ?? []
+        if let withNode = fields["with"], let args = mapping(withNode, path: "\(path).with") {
+            task.with = args.mapValues { jsonValue($0) }
+        }
+        task.retries = fields["retries"].flatMap { parseRetries($0, path: "\(path).retries") } ?? .none
+        task.timeoutSeconds = fields["timeout"].flatMap { duration($0, path: "\(path).timeout") }
+        task.resources = fields["resources"].flatMap { parseResources($0, path: "\(path).resources") } ?? .init()
+        task.mounts = fields["mounts"].flatMap { stringList($0, path: "\(path).mounts") } ?? []
+        task.cache = fields["cache"].flatMap { bool($0, path: "\(path).cache") } ?? false
+        if let whenNode = fields["when"], let text = string(whenNode, path: "\(path).when") {
+            if let rule = TriggerRule(rawValue: text) {
+                task.when = rule
+            } else {
+                issue("\(path).when", "unknown trigger rule '\(text)' (expected all_success, all_done or one_failed)", whenNode)
+            }
+        }
+        return task
+    }
+
+    private mutating func parseRetries(_ node: Node, path: String) -> RetryPolicy? {
+        if case .scalar = node {
+            return positiveOrZeroInt(node, path: path).map { RetryPolicy(count: $0, backoffSeconds: RetryPolicy.defaultBackoffSeconds) }
+        }
+        guard let fields = mapping(node, path: path) else { return nil }
+        rejectUnknownKeys(fields, allowed: ["count", "backoff"], path: path)
+        let count = fields["count"].flatMap { positiveOrZeroInt($0, path: "\(path).count") } ?? 0
+        let backoff = fields["backoff"].flatMap { duration($0, path: "\(path).backoff") } ?? RetryPolicy.defaultBackoffSeconds
+        return RetryPolicy(count: count, backoffSeconds: backoff)
+    }
+
+    private mutating func parseResources(_ node: Node, path: String) -> ResourceRequest? {
+        guard let fields = mapping(node, path: path) else { return nil }
+        rejectUnknownKeys(fields, allowed: ["cpu", "memory", "gpu"], path: path)
+        var request = ResourceRequest()
+        if let cpu = fields["cpu"] {
+            request.cpu = Quantities.cpuCores(cpu.string ?? "")
+            if request.cpu == nil { issue("\(path).cpu", "'\(cpu.string ?? "")' is not a CPU quantity (e.g. 2, 0.5, 500m)", cpu) }
+        }
+        if let memory = fields["memory"] {
+            request.memoryBytes = Quantities.bytes(memory.string ?? "")
+            if request.memoryBytes == nil { issue("\(path).memory", "'\(memory.string ?? "")' is not a memory quantity (e.g. 512Mi, 4Gi)", memory) }
+        }
+        request.gpu = fields["gpu"].flatMap { positiveOrZeroInt($0, path: "\(path).gpu") }
+        return request
+    }
+}
+
+// MARK: - Node readers: each records an issue and returns nil when the node has the wrong shape.
+
+extension SpecParser {
+    private mutating func issue(_ path: String, _ message: String, _ node: Node?) {
+        issues.append(SpecIssue(path: path, message: message, line: node?.mark?.line, column: node?.mark?.column))
+    }
+
+    private mutating func record(_ path: String, _ node: Node) {
+        if let mark = node.mark { locations[path] = mark }
+    }
+
+    private mutating func orderedMapping(_ node: Node, path: String) -> [(key: String, value: Node)]? {
+        guard case .mapping(let pairs) = node else {
+            issue(path, "expected a mapping", node)
+            return nil
+        }
+        var seen: Set<String> = []
+        var result: [(key: String, value: Node)] = []
+        for (keyNode, value) in pairs {
+            guard let key = keyNode.string else {
+                issue(path, "keys must be strings", keyNode)
+                continue
+            }
+            if !seen.insert(key).inserted {
+                issue(path.isEmpty ? key : "\(path).\(key)", "duplicate key '\(key)'", keyNode)
+                continue
+            }
+            result.append((key, value))
+        }
+        return result
+    }
+
+    private mutating func mapping(_ node: Node, path: String) -> [String: Node]? {
+        orderedMapping(node, path: path).map { Dictionary($0.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }) }
+    }
+
+    private mutating func rejectUnknownKeys(_ fields: [String: Node], allowed: Set<String>, path: String) {
+        for key in fields.keys.sorted() where !allowed.contains(key) {
+            let expected = allowed.sorted().joined(separator: ", ")
+            issue(path.isEmpty ? key : "\(path).\(key)", "unknown key '\(key)' (expected one of: \(expected))", fields[key])
+        }
+    }
+
+    private mutating func string(_ node: Node, path: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            issue(path, "expected a string", node)
+            return nil
+        }
+        return scalar.string
+    }
+
+    private mutating func requiredString(_ node: Node?, path: String) -> String? {
+        guard let node else {
+            issues.append(SpecIssue(path: path, message: "required field is missing"))
+            return nil
+        }
+        return string(node, path: path)
+    }
+
+    /// A list of strings; a lone scalar counts as a one-element list (or, for `needs` and
+    /// `mounts`, a comma-separated list, as Cube-Studio writes mounts).
+    private mutating func stringList(_ node: Node, path: String, splitScalar: Bool = true) -> [String]? {
+        switch node {
+        case .scalar(let scalar):
+            guard splitScalar else { return [scalar.string] }
+            return scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        case .sequence(let items):
+            var result: [String] = []
+            for (index, item) in items.enumerated() {
+                guard case .scalar(let scalar) = item else {
+                    issue("\(path)[\(index)]", "expected a string", item)
+                    continue
+                }
+                record("\(path)[\(index)]", item)
+                result.append(scalar.string)
+            }
+            return result
+        default:
+            issue(path, "expected a list of strings", node)
+            return nil
+        }
+    }
+
+    private mutating func positiveInt(_ node: Node, path: String) -> Int? {
+        guard let value = node.int, value >= 1 else {
+            issue(path, "expected a whole number of at least 1, got '\(node.string ?? "?")'", node)
+            return nil
+        }
+        return value
+    }
+
+    private mutating func positiveOrZeroInt(_ node: Node, path: String) -> Int? {
+        guard let value = node.int, value >= 0 else {
+            issue(path, "expected a whole number of at least 0, got '\(node.string ?? "?")'", node)
+            return nil
+        }
+        return value
+    }
+
+    private mutating func bool(_ node: Node, path: String) -> Bool? {
+        guard let value = node.bool else {
+            issue(path, "expected true or false, got '\(node.string ?? "?")'", node)
+            return nil
+        }
+        return value
+    }
+
+    private mutating func duration(_ node: Node, path: String) -> Double? {
+        guard let seconds = Quantities.durationSeconds(node.string ?? "") else {
+            issue(path, "'\(node.string ?? "?")' is not a duration (e.g. 30s, 5m, 2h, 1h30m)", node)
+            return nil
+        }
+        return seconds
+    }
+
+    /// YAML scalars keep their resolved type (plain `3` is an int, quoted `"3"` a string).
+    private func jsonValue(_ node: Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.style == .plain else { return .string(scalar.string) }
+            if node.null != nil { return .null }
+            if let value = node.bool { return .bool(value) }
+            if let value = node.int { return .int(value) }
+            if let value = node.float { return .double(value) }
+            return .string(scalar.string)
+        case .sequence(let items):
+            return .array(items.map(jsonValue))
+        case .mapping(let pairs):
+            return .object(Dictionary(pairs.map { ($0.key.string ?? "", jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first }))
+        case .alias:
+            return .null
+        }
+    }
+}

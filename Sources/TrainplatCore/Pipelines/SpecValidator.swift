@@ -1,0 +1,80 @@
+import Yams
+
+/// Graph-level and reference checks over a parsed spec: dependencies, cycles, programs and
+/// template references. Shape checks happen in `SpecParser`.
+struct SpecValidator {
+    let knownPrograms: Set<String>
+
+    func issues(in spec: PipelineSpec, locations: [String: Mark]) -> [SpecIssue] {
+        let names = Set(spec.tasks.map(\.name))
+        var issues: [SpecIssue] = []
+        func add(_ path: String, _ message: String) {
+            let mark = locations[path] ?? locations[String(path.split(separator: "[").first ?? "")]
+            issues.append(SpecIssue(path: path, message: message, line: mark?.line, column: mark?.column))
+        }
+        for task in spec.tasks {
+            let path = "tasks.\(task.name)"
+            if let uses = task.uses, !knownPrograms.contains(uses) {
+                add("\(path).uses", "unknown task program '\(uses)' (known: \(knownPrograms.sorted().joined(separator: ", ")))")
+            }
+            for (index, need) in task.needs.enumerated() {
+                if need == task.name {
+                    add("\(path).needs[\(index)]", "task '\(task.name)' cannot need itself")
+                } else if !names.contains(need) {
+                    add("\(path).needs[\(index)]", "needs unknown task '\(need)'")
+                }
+            }
+        }
+        let dag = DAG(spec)
+        if let cycle = dag.findCycle() {
+            add("tasks.\(cycle[0]).needs", "dependency cycle: \(cycle.joined(separator: " -> "))")
+            return issues
+        }
+        let params = Set(spec.params.map(\.name))
+        for task in spec.tasks {
+            issues += templateIssues(in: task, params: params, upstream: dag.ancestors(of: task.name), locations: locations)
+        }
+        return issues
+    }
+
+    private func templateIssues(in task: TaskSpec, params: Set<String>, upstream: Set<String>, locations: [String: Mark]) -> [SpecIssue] {
+        var texts: [(String, String)] = (task.command ?? []).enumerated().map { ("tasks.\(task.name).command[\($0.offset)]", $0.element) }
+        for (key, value) in task.with.sorted(by: { $0.key < $1.key }) {
+            texts += strings(in: value, path: "tasks.\(task.name).with.\(key)")
+        }
+        let mark = locations["tasks.\(task.name)"]
+        var issues: [SpecIssue] = []
+        for (path, text) in texts {
+            do {
+                for reference in try Template.references(in: text) {
+                    if let problem = problem(with: reference, params: params, upstream: upstream) {
+                        issues.append(SpecIssue(path: path, message: problem, line: mark?.line, column: mark?.column))
+                    }
+                }
+            } catch {
+                issues.append(SpecIssue(path: path, message: error.message, line: mark?.line, column: mark?.column))
+            }
+        }
+        return issues
+    }
+
+    private func problem(with reference: TemplateReference, params: Set<String>, upstream: Set<String>) -> String? {
+        switch reference {
+        case .param(let name) where !params.contains(name):
+            return "template references undefined parameter '\(name)'"
+        case .taskOutput(let task, _) where !upstream.contains(task):
+            return "template references outputs of '\(task)', which is not upstream of this task (add it to needs)"
+        default:
+            return nil
+        }
+    }
+
+    private func strings(in value: JSONValue, path: String) -> [(String, String)] {
+        switch value {
+        case .string(let text): [(path, text)]
+        case .array(let items): items.enumerated().flatMap { strings(in: $0.element, path: "\(path)[\($0.offset)]") }
+        case .object(let fields): fields.sorted { $0.key < $1.key }.flatMap { strings(in: $0.value, path: "\(path).\($0.key)") }
+        default: []
+        }
+    }
+}

@@ -1,0 +1,10 @@
+/// The built-in task programs (`uses:` names) of the Python data plane's registry
+/// (`python/src/trainplat/tasks/registry.py`). A test keeps the two lists equal.
+public enum TaskPrograms {
+    public static let builtIn: Set<String> = [
+        "doris.extract",
+        "datasets.training_set",
+        "learning.train",
+        "learning.evaluate",
+    ]
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TrainplatApp
+import TrainplatCore
+
+@main
+struct Trainplat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trainplat",
+        abstract: "The trainplat control plane: API server, scheduler, migrations and the demo.",
+        discussion: "Configuration comes from TRAINPLAT_* environment variables (see README.md).",
+        subcommands: [Serve.self, Migrate.self, DemoCommand.self, PipelineCommand.self])
+}
+
+/// Loads configuration and logging the same way for every subcommand.
+func loadConfig(defaultLogLevel: Logger.Level? = nil) throws -> (AppConfig, Logger) {
+    var config: AppConfig
+    do {
+        config = try AppConfig.load()
+    } catch let error as ConfigError {
+        throw ValidationError(error.description)
+    }
+    if let defaultLogLevel, ProcessInfo.processInfo.environment["TRAINPLAT_LOG_LEVEL"] == nil {
+        config.logLevel = defaultLogLevel
+    }
+    LogSetup.bootstrap(level: config.logLevel)
+    return (config, Logger(label: "trainplat"))
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Migrate the database, then serve the API and run the scheduler.")
+
+    func run() async throws {
+        let (config, logger) = try loadConfig()
+        let app = try TrainplatApp(config: config, logger: logger)
+        try await app.metadata.migrate()
+        try await app.buildApplication().runService()
+        await app.metadata.shutdown()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+
+    func run() async throws {
+        let (config, logger) = try loadConfig()
+        let app = try TrainplatApp(config: config, logger: logger)
+        try await app.metadata.migrate()
+        await app.metadata.shutdown()
+        print("migrations applied")
+    }
+}
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Seed synthetic snapshots and run extract -> training set -> train -> evaluate on the embedded defaults.")
+
+    @Flag(name: .customLong("exit"), help: "Stop after the run instead of serving until Ctrl-C.")
+    var exitAfterRun = false
+
+    func run() async throws {
+        let (config, logger) = try loadConfig(defaultLogLevel: .warning)
+        let code = try await Demo.run(config: config, exitAfterRun: exitAfterRun, logger: logger)
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+struct PipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline", abstract: "Work with pipeline specs.", subcommands: [Validate.self])
+
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a pipeline spec file offline (no server needed).")
+
+        @Argument(help: "A YAML or JSON pipeline spec.")
+        var file: String
+
+        func run() async throws {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ValidationError("cannot read '\(file)' as UTF-8 text")
+            }
+            do {
+                let spec = try SpecParser.parse(text, knownPrograms: TaskPrograms.builtIn)
+                print("\(file): valid pipeline '\(spec.name)' with \(spec.tasks.count) tasks (spec hash \(spec.contentHash().prefix(12)))")
+            } catch {
+                FileHandle.standardError.write(Data("\(file): \(error.description)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
