@@ -16,13 +16,13 @@ final class AuditEvent: Model, @unchecked Sendable {
     @OptionalField(key: "resource_id") var resourceID: String?
     @Field(key: "outcome") var outcome: String
     @OptionalField(key: "remote_address") var remoteAddress: String?
-    @Field(key: "details") var details: JSONValue
+    @Field(key: "details") var details: JSONObject
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
 
-    init(actorID: UUID?, projectID: UUID?, action: String, resourceType: String, resourceID: String?, details: JSONValue = .object([:])) {
+    init(actorID: UUID?, projectID: UUID?, action: String, resourceType: String, resourceID: String?, details: JSONObject = [:]) {
         self.$actor.id = actorID
         self.projectID = projectID
         self.action = action

@@ -10,8 +10,8 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
     var versionID: String
     var rowCount: Int
     var uri: String
-    var schema: JSONValue
-    var dorisQueryConfig: JSONValue
+    var schema: JSONObject
+    var dorisQueryConfig: JSONObject
     var qualityScore: Double?
     var timeStart: Date?
     var timeEnd: Date?

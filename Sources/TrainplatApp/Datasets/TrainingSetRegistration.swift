@@ -35,9 +35,9 @@ enum TrainingSetRegistration {
             version.versionID = hash
             version.uri = try reader.string("uri")
             version.rowCount = try reader.int("row_count")
-            version.dataSchema = fields["schema"] ?? .object([:])
-            version.dorisQueryConfig = fields["doris_query"] ?? fields["config"] ?? .object([:])
-            version.feastConfig = fields["feast"] ?? .object([:])
+            version.dataSchema = fields["schema"]?.objectValue ?? [:]
+            version.dorisQueryConfig = (fields["doris_query"] ?? fields["config"])?.objectValue ?? [:]
+            version.feastConfig = fields["feast"]?.objectValue ?? [:]
             version.qualityScore = fields["quality_score"]?.doubleValue
             version.timeStart = try reader.optionalTimestamp("time_start")
             version.timeEnd = try reader.optionalTimestamp("time_end")

@@ -34,13 +34,13 @@ final class TrainingSetVersion: Model, @unchecked Sendable {
 
     @Field(key: "name") var name: String
     @Field(key: "version_id") var versionID: String
-    @Field(key: "doris_query_config") var dorisQueryConfig: JSONValue
-    @Field(key: "feast_config") var feastConfig: JSONValue
+    @Field(key: "doris_query_config") var dorisQueryConfig: JSONObject
+    @Field(key: "feast_config") var feastConfig: JSONObject
     @OptionalField(key: "quality_score") var qualityScore: Double?
     @Field(key: "status") var status: String
     @Field(key: "row_count") var rowCount: Int
     @Field(key: "uri") var uri: String
-    @Field(key: "schema_json") var dataSchema: JSONValue
+    @Field(key: "schema_json") var dataSchema: JSONObject
     @OptionalField(key: "time_start") var timeStart: Date?
     @OptionalField(key: "time_end") var timeEnd: Date?
     @Field(key: "tier") var tier: String

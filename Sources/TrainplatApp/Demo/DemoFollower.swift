@@ -46,7 +46,7 @@ struct DemoFollower: Service {
 
     private func printSummary(run: PipelineRun, tasks: [TaskRun], seconds: Double) async throws {
         let base = apiURL()
-        let outputs = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.outputs?.objectValue ?? [:]) })
+        let outputs = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.outputs ?? [:]) })
         let runID = try run.requireID()
         say("")
         say("run \(runID.uuidString.lowercased()) \(run.status.rawValue) in \(String(format: "%.1f", seconds))s")
@@ -56,7 +56,7 @@ struct DemoFollower: Service {
             say("                         \(base)/api/v1/training-set-versions/\(trainingSet.versionID)")
         }
         if let model = try await ModelVersion.query(on: database).filter(\.$run.$id == runID).first(), let modelID = model.id {
-            let evaluation = model.metrics.objectValue?["evaluation"]?.objectValue ?? [:]
+            let evaluation = model.metrics["evaluation"]?.objectValue ?? [:]
             let auc = evaluation["auc"]?.doubleValue.map { String(format: "%.3f", $0) } ?? "-"
             say("  model version:         \(modelID.uuidString.lowercased()) (\(model.modelName) v\(model.number)), AUC on the later window \(auc)")
             say("                         \(base)/api/v1/model-versions/\(modelID.uuidString.lowercased())")

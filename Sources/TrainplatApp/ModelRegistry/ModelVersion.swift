@@ -19,8 +19,8 @@ final class ModelVersion: Model, @unchecked Sendable {
     @Field(key: "number") var number: Int
     @Field(key: "artifact_uri") var artifactURI: String
     @Field(key: "artifact_hash") var artifactHash: String
-    @Field(key: "metrics") var metrics: JSONValue
-    @Field(key: "config") var config: JSONValue
+    @Field(key: "metrics") var metrics: JSONObject
+    @Field(key: "config") var config: JSONObject
     @Field(key: "status") var status: String
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?

@@ -12,7 +12,7 @@ struct ModelVersionDTO: Encodable, Sendable {
     var trainingSetVersionID: UUID?
     var artifactURI: String
     var artifactHash: String
-    var metrics: JSONValue
+    var metrics: JSONObject
     var status: String
     var pipelineRunID: UUID?
     var createdAt: Date?

@@ -27,8 +27,8 @@ enum ModelVersionRegistration {
             version.number = (latest?.number ?? 0) + 1
             version.artifactURI = try reader.string("artifact_uri")
             version.artifactHash = artifactHash
-            version.metrics = fields["metrics"] ?? .object([:])
-            version.config = fields["config"] ?? .object([:])
+            version.metrics = fields["metrics"]?.objectValue ?? [:]
+            version.config = fields["config"]?.objectValue ?? [:]
             version.status = "registered"
             if let trainingSetHash {
                 version.$trainingSetVersion.id = try await TrainingSetVersion.query(on: database)
@@ -53,9 +53,7 @@ enum ModelVersionRegistration {
             else {
                 throw TaskContract.ContractError(description: "model_evaluation names artifact_hash \(artifactHash), which no model version of this project has")
             }
-            var metrics = version.metrics.objectValue ?? [:]
-            metrics["evaluation"] = fields["metrics"] ?? .object([:])
-            version.metrics = .object(metrics)
+            version.metrics["evaluation"] = fields["metrics"] ?? .object([:])
             try await version.update(on: database)
         } catch let error as TaskContract.ContractError {
             throw error

@@ -14,7 +14,7 @@ final class Pipeline: Model, @unchecked Sendable {
 
     @Field(key: "name") var name: String
     @Field(key: "version") var version: String
-    @Field(key: "config") var config: JSONValue
+    @Field(key: "config") var config: JSONObject
     @Field(key: "status") var status: String
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
@@ -22,7 +22,7 @@ final class Pipeline: Model, @unchecked Sendable {
 
     init() {}
 
-    init(projectID: UUID, ownerID: UUID, name: String, version: String, config: JSONValue) {
+    init(projectID: UUID, ownerID: UUID, name: String, version: String, config: JSONObject) {
         self.$project.id = projectID
         self.$owner.id = ownerID
         self.name = name

@@ -33,7 +33,7 @@ struct PipelineService: Sendable {
                 pipelineID: pipelineID, creatorID: userID, number: (latest?.number ?? 0) + 1, specHash: hash, spec: canonical)
             try await version.create(on: database)
             pipeline.version = String(version.number)
-            pipeline.config = try JSONValue.parse(json: canonical)
+            pipeline.config = try JSONValue.parse(json: canonical).objectValue ?? [:]
             try await pipeline.update(on: database)
             return Registered(pipeline: pipeline, version: version, created: true)
         }
@@ -45,7 +45,7 @@ struct PipelineService: Sendable {
         {
             return existing
         }
-        let pipeline = Pipeline(projectID: projectID, ownerID: userID, name: spec.name, version: "0", config: .object([:]))
+        let pipeline = Pipeline(projectID: projectID, ownerID: userID, name: spec.name, version: "0", config: [:])
         try await pipeline.create(on: database)
         return pipeline
     }

@@ -14,7 +14,7 @@ final class PipelineRun: Model, @unchecked Sendable {
     @Parent(key: "triggered_by") var triggeredBy: User
 
     @Field(key: "status") var status: RunState
-    @Field(key: "params") var params: JSONValue
+    @Field(key: "params") var params: JSONObject
     @Field(key: "logical_time") var logicalTime: Date
     @OptionalField(key: "reason") var reason: String?
 
@@ -26,7 +26,7 @@ final class PipelineRun: Model, @unchecked Sendable {
 
     init() {}
 
-    init(projectID: UUID, pipelineID: UUID, versionID: UUID, userID: UUID, params: JSONValue, logicalTime: Date) {
+    init(projectID: UUID, pipelineID: UUID, versionID: UUID, userID: UUID, params: JSONObject, logicalTime: Date) {
         self.$project.id = projectID
         self.$pipeline.id = pipelineID
         self.$version.id = versionID

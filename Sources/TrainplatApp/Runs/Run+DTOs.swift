@@ -7,7 +7,7 @@ struct RunDTO: Encodable, Sendable {
     var pipelineID: UUID
     var pipelineVersionID: UUID
     var status: RunState
-    var params: JSONValue
+    var params: JSONObject
     var logicalTime: Date
     var reason: String?
     var createdAt: Date?
@@ -40,8 +40,8 @@ struct TaskRunDTO: Encodable, Sendable {
     var progress: Double
     var progressMessage: String?
     var reason: String?
-    var outputs: JSONValue?
-    var metrics: JSONValue?
+    var outputs: JSONObject?
+    var metrics: JSONObject?
     var startedAt: Date?
     var finishedAt: Date?
 

@@ -16,7 +16,7 @@ struct RunService: Sendable {
         return try await database.transaction { database in
             let run = PipelineRun(
                 projectID: pipeline.$project.id, pipelineID: try pipeline.requireID(), versionID: versionID, userID: userID,
-                params: .object(resolved), logicalTime: logicalTime)
+                params: resolved, logicalTime: logicalTime)
             try await run.create(on: database)
             let runID = try run.requireID()
             for task in spec.tasks {

@@ -14,8 +14,8 @@ final class TaskRun: Model, @unchecked Sendable {
     @Field(key: "status") var status: TaskState
     @Field(key: "attempt_count") var attemptCount: Int
     @Field(key: "max_attempts") var maxAttempts: Int
-    @OptionalField(key: "outputs") var outputs: JSONValue?
-    @OptionalField(key: "metrics") var metrics: JSONValue?
+    @OptionalField(key: "outputs") var outputs: JSONObject?
+    @OptionalField(key: "metrics") var metrics: JSONObject?
     @Field(key: "progress") var progress: Double
     @OptionalField(key: "progress_message") var progressMessage: String?
     @OptionalField(key: "reason") var reason: String?

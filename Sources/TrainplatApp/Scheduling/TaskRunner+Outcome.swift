@@ -28,8 +28,8 @@ extension TaskRunner {
             // Outputs first, state second: a downstream task is readied only after the state
             // change, and by then the outputs it renders its templates from are stored.
             try await TaskRun.query(on: database).filter(\.$id == taskID).filter(\.$status == .running)
-                .set(\.$outputs, to: .object(outputs.values))
-                .set(\.$metrics, to: .object(outputs.metrics.mapValues(JSONValue.double)))
+                .set(\.$outputs, to: outputs.values)
+                .set(\.$metrics, to: outputs.metrics.mapValues(JSONValue.double))
                 .set(\.$progress, to: 1).update()
             try await transitions.move(taskID, to: .succeeded, from: [.running])
             logger.info("task succeeded", metadata: ["task": "\(task.name)", "attempt": "\(attempt.number)"])

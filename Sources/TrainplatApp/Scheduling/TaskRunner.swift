@@ -79,9 +79,9 @@ struct TaskRunner: Sendable {
     private func templateContext(run: PipelineRun) async throws -> TemplateContext {
         let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
             .filter(\.$status == .succeeded).all()
-        let outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs?.objectValue ?? [:]) })
+        let outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
         return TemplateContext(
-            params: run.params.objectValue ?? [:], taskOutputs: outputs, runID: try run.requireID().uuidString.lowercased(),
+            params: run.params, taskOutputs: outputs, runID: try run.requireID().uuidString.lowercased(),
             logicalTime: run.logicalTime)
     }
 

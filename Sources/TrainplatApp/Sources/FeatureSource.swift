@@ -23,7 +23,7 @@ final class FeatureSource: Model, @unchecked Sendable {
     @OptionalField(key: "username") var username: String?
     /// Encrypted at rest once the storage/secrets issue lands; never returned by the API.
     @OptionalField(key: "password_secret") var passwordSecret: String?
-    @Field(key: "pool_settings") var poolSettings: JSONValue
+    @Field(key: "pool_settings") var poolSettings: JSONObject
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
@@ -34,6 +34,6 @@ final class FeatureSource: Model, @unchecked Sendable {
         self.name = name
         self.kind = kind
         self.host = host
-        self.poolSettings = .object([:])
+        self.poolSettings = [:]
     }
 }

@@ -13,7 +13,7 @@ final class StorageMount: Model, @unchecked Sendable {
 
     @Field(key: "mount_path") var mountPath: String
     @Field(key: "storage_type") var storageType: String
-    @Field(key: "config") var config: JSONValue
+    @Field(key: "config") var config: JSONObject
     @Field(key: "status") var status: String
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?

@@ -87,3 +87,8 @@ public enum JSONValue: Sendable, Hashable, Codable {
         try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
     }
 }
+
+/// A JSON object. Database columns hold objects as this type rather than `JSONValue`: the
+/// drivers decode keyed containers from JSON text, but hand a bare single-value decode the
+/// raw text.
+public typealias JSONObject = [String: JSONValue]

@@ -37,10 +37,13 @@ extension TaskSpec {
     func canonicalValue() -> JSONValue {
         var fields: [String: JSONValue] = [
             "needs": .array(needs.map(JSONValue.string)),
-            "retries": .object(["count": .int(retries.count), "backoff": .string(Self.seconds(retries.backoffSeconds))]),
             "cache": .bool(cache),
             "when": .string(when.rawValue),
         ]
+        // Backoff matters only when there are retries; leaving it out keeps `.none` canonical.
+        fields["retries"] = .object(retries.count > 0
+            ? ["count": .int(retries.count), "backoff": .string(Self.seconds(retries.backoffSeconds))]
+            : ["count": .int(0)])
         if let uses { fields["uses"] = .string(uses) }
         if let command { fields["command"] = .array(command.map(JSONValue.string)) }
         if let image { fields["image"] = .string(image) }

@@ -1,0 +1,1 @@
+"""trainplat data plane: task programs run by the Swift control plane."""

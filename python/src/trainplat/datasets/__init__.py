@@ -1,0 +1,1 @@
+"""Training sets: point-in-time-correct labelled windows, versioned by content hash."""

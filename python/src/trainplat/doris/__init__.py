@@ -1,0 +1,1 @@
+"""The embedded "Doris" feature-snapshot source and the `doris.extract` task program."""

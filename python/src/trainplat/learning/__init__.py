@@ -1,0 +1,1 @@
+"""Transformer time-series classifier: training and evaluation task programs."""

@@ -1,0 +1,54 @@
+"""`model.pt`: weights, architecture and feature encoder in one file, loadable with
+`weights_only=True` (plain containers and tensors only, so loading runs no pickled code)."""
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainplat.learning.encoding import FeatureEncoder
+from trainplat.learning.model import TransformerTimeSeriesModel
+
+FORMAT = "trainplat.model/v1"
+
+
+def build_model(
+    encoder: FeatureEncoder, architecture: dict[str, Any]
+) -> TransformerTimeSeriesModel:
+    return TransformerTimeSeriesModel(
+        numeric_mean=encoder.numeric_mean,
+        numeric_std=encoder.numeric_std,
+        vocabulary_sizes=encoder.vocabulary_sizes,
+        d_model=int(architecture["d_model"]),
+        heads=int(architecture["heads"]),
+        layers=int(architecture["layers"]),
+        dropout=float(architecture["dropout"]),
+    )
+
+
+def save_checkpoint(
+    path: Path,
+    model: TransformerTimeSeriesModel,
+    encoder: FeatureEncoder,
+    architecture: dict[str, Any],
+) -> None:
+    torch.save(
+        {
+            "format": FORMAT,
+            "architecture": architecture,
+            "encoder": encoder.to_json(),
+            "state_dict": model.state_dict(),
+        },
+        path,
+    )
+
+
+def load_checkpoint(path: Path) -> tuple[TransformerTimeSeriesModel, FeatureEncoder]:
+    document = torch.load(path, map_location="cpu", weights_only=True)
+    if document.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a {FORMAT} checkpoint")
+    encoder = FeatureEncoder.from_json(document["encoder"])
+    model = build_model(encoder, document["architecture"])
+    model.load_state_dict(document["state_dict"])
+    model.eval()
+    return model, encoder

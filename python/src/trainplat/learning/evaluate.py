@@ -1,0 +1,43 @@
+"""Task program `learning.evaluate`: score a trained model on another (typically later)
+training set, reusing the model's vocabularies and normalisation statistics."""
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, FilePath
+
+from trainplat.datasets.training_set_file import read_training_set
+from trainplat.datasets.version import file_sha256
+from trainplat.learning.checkpoint import load_checkpoint
+from trainplat.learning.metrics import classification_metrics
+from trainplat.learning.model import predict_probabilities
+from trainplat.tasks.context import TaskContext
+from trainplat.tasks.program import TaskProgram
+from trainplat.tasks.result import JsonValue, ModelEvaluation, TaskResult
+
+
+class EvaluateArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: FilePath
+    training_set: FilePath
+    batch_size: int = Field(1024, ge=1)
+
+
+def evaluate(
+    context: TaskContext, *, model: Path, training_set: Path, batch_size: int = 1024
+) -> TaskResult:
+    network, encoder = load_checkpoint(model)
+    data = read_training_set(training_set)
+    context.report_progress(0.1, f"scoring {data.rows} rows")
+    batch = encoder.encode(data)
+    probabilities = predict_probabilities(network, batch, batch_size).double().numpy()
+    metrics = classification_metrics(data.label, probabilities)
+    context.report_progress(1.0, f"auc {metrics['auc']:.4f} on {data.rows} rows")
+    outputs: dict[str, JsonValue] = dict(metrics)
+    # Names the model by its artifact hash so the control plane can attach these metrics
+    # to the model version that artifact was registered as.
+    evaluation = ModelEvaluation(artifact_hash=file_sha256(model), metrics=metrics)
+    return TaskResult(outputs=outputs, metrics=metrics, model_evaluation=evaluation)
+
+
+EVALUATE_PROGRAM = TaskProgram(name="learning.evaluate", arguments=EvaluateArgs, function=evaluate)

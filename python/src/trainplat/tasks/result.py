@@ -1,0 +1,87 @@
+"""What a task program returns, and its serialisation as `outputs.json`.
+
+The Swift control plane decodes exactly these shapes; keep the key names stable."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
+FeatureKind = Literal["numeric", "categorical"]
+OUTPUTS_FILE = "outputs.json"
+
+
+@dataclass(frozen=True)
+class TrainingSetVersion:
+    """A training set the control plane registers as an immutable, content-addressed version."""
+
+    content_hash: str
+    uri: str
+    row_count: int
+    time_start: str
+    time_end: str
+    schema: dict[str, FeatureKind]
+    config: dict[str, JsonValue]
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "content_hash": self.content_hash,
+            "uri": self.uri,
+            "row_count": self.row_count,
+            "time_start": self.time_start,
+            "time_end": self.time_end,
+            "schema": dict(self.schema),
+            "config": dict(self.config),
+        }
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A trained model artifact the control plane registers, linked to its training set."""
+
+    artifact_uri: str
+    artifact_hash: str
+    metrics: dict[str, float]
+    training_set_version: str
+    config: dict[str, JsonValue]
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {
+            "artifact_uri": self.artifact_uri,
+            "artifact_hash": self.artifact_hash,
+            "metrics": dict(self.metrics),
+            "training_set_version": self.training_set_version,
+            "config": dict(self.config),
+        }
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Metrics of an existing model version, which the control plane attaches to it."""
+
+    artifact_hash: str
+    metrics: dict[str, float]
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"artifact_hash": self.artifact_hash, "metrics": dict(self.metrics)}
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    outputs: dict[str, JsonValue]
+    metrics: dict[str, float] = field(default_factory=dict)
+    training_set_version: TrainingSetVersion | None = None
+    model_version: ModelVersion | None = None
+    model_evaluation: ModelEvaluation | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        document: dict[str, JsonValue] = {
+            "outputs": dict(self.outputs),
+            "metrics": dict(self.metrics),
+        }
+        if self.training_set_version is not None:
+            document["training_set_version"] = self.training_set_version.to_json()
+        if self.model_version is not None:
+            document["model_version"] = self.model_version.to_json()
+        if self.model_evaluation is not None:
+            document["model_evaluation"] = self.model_evaluation.to_json()
+        return document
