@@ -8,12 +8,16 @@ import Logging
 public struct TrainplatApp: Sendable {
     public let config: AppConfig
     public let metadata: MetadataDatabase
+    /// The port the server bound; tasks get it in TRAINPLAT_API_URL (it differs from the
+    /// configured one when that is 0).
+    public let boundPort: BoundPort
     let logger: Logger
 
     public init(config: AppConfig, logger: Logger) throws {
         self.config = config
         self.logger = logger
         _ = MetricsRegistry.shared
+        boundPort = BoundPort(config.port)
         metadata = try MetadataDatabase(config: config, logger: logger)
     }
 
@@ -34,17 +38,16 @@ public struct TrainplatApp: Sendable {
     }
 
     public func makeScheduler() -> Scheduler {
-        Scheduler(database: database, config: config, metrics: SchedulerMetrics(), logger: logger)
+        Scheduler(database: database, config: config, metrics: SchedulerMetrics(), boundPort: boundPort, logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.
-    /// `onServerRunning` receives the bound port (useful with port 0).
-    public func buildApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func buildApplication() -> some ApplicationProtocol {
         Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "trainplat"),
             services: [makeScheduler()],
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? config.port) },
+            onServerRunning: { [boundPort] channel in boundPort.value = channel.localAddress?.port ?? config.port },
             logger: logger)
     }
 }

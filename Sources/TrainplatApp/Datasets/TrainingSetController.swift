@@ -12,6 +12,7 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
     var uri: String
     var schema: JSONObject
     var dorisQueryConfig: JSONObject
+    var buildConfig: JSONObject
     var qualityScore: Double?
     var timeStart: Date?
     var timeEnd: Date?
@@ -28,6 +29,7 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
         uri = version.uri
         schema = version.dataSchema
         dorisQueryConfig = version.dorisQueryConfig
+        buildConfig = version.buildConfig
         qualityScore = version.qualityScore
         timeStart = version.timeStart
         timeEnd = version.timeEnd

@@ -36,7 +36,8 @@ enum TrainingSetRegistration {
             version.uri = try reader.string("uri")
             version.rowCount = try reader.int("row_count")
             version.dataSchema = fields["schema"]?.objectValue ?? [:]
-            version.dorisQueryConfig = (fields["doris_query"] ?? fields["config"])?.objectValue ?? [:]
+            version.dorisQueryConfig = fields["doris_query"]?.objectValue ?? [:]
+            version.buildConfig = fields["config"]?.objectValue ?? [:]
             version.feastConfig = fields["feast"]?.objectValue ?? [:]
             version.qualityScore = fields["quality_score"]?.doubleValue
             version.timeStart = try reader.optionalTimestamp("time_start")

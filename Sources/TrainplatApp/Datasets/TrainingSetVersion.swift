@@ -36,6 +36,8 @@ final class TrainingSetVersion: Model, @unchecked Sendable {
     @Field(key: "version_id") var versionID: String
     @Field(key: "doris_query_config") var dorisQueryConfig: JSONObject
     @Field(key: "feast_config") var feastConfig: JSONObject
+    /// How the task built the data from its inputs (windowing, labels, format).
+    @Field(key: "build_config") var buildConfig: JSONObject
     @OptionalField(key: "quality_score") var qualityScore: Double?
     @Field(key: "status") var status: String
     @Field(key: "row_count") var rowCount: Int

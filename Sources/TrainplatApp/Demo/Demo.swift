@@ -14,12 +14,11 @@ public enum Demo {
             try await app.metadata.migrate()
             let started = try await DemoSetup(config: config, database: app.database, say: say).prepare()
             say("run \(try started.run.requireID().uuidString.lowercased()) started; following its tasks (Ctrl-C stops the server)")
-            let boundPort = BoundPort(config.port)
             let outcome = DemoOutcome()
             let follower = DemoFollower(
                 database: app.database, runID: try started.run.requireID(),
-                apiURL: { "http://\(config.host):\(boundPort.value)" }, say: say, outcome: outcome)
-            let server = app.buildApplication(onServerRunning: { port in boundPort.value = port })
+                apiURL: { "http://\(config.host):\(app.boundPort.value)" }, say: say, outcome: outcome)
+            let server = app.buildApplication()
             let group = ServiceGroup(configuration: .init(
                 services: [
                     .init(service: server),
@@ -37,15 +36,3 @@ public enum Demo {
     }
 }
 
-/// The port the server actually bound (differs from the configured one when that is 0).
-final class BoundPort: @unchecked Sendable {
-    private var port: Int
-    private let lock = NSLock()
-
-    init(_ port: Int) { self.port = port }
-
-    var value: Int {
-        get { lock.withLock { port } }
-        set { lock.withLock { port = newValue } }
-    }
-}

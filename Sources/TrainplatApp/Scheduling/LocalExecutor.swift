@@ -17,6 +17,8 @@ enum AttemptEnd: Sendable, Equatable {
     case timedOut(seconds: Double)
     case logLimitExceeded(bytes: Int)
     case stopped(reason: String)
+    /// The server is shutting down; the attempt does not count against the retry policy.
+    case interrupted
     case launchFailed(reason: String)
 }
 
@@ -62,9 +64,11 @@ struct LocalExecutor: Sendable {
                 switch event {
                 case .exited(let exit):
                     group.cancelAll()
+                    // Whatever the task left behind in its session (background children) goes too.
+                    ProcessLauncher.signalGroup(pid, SIGKILL)
                     return forced ?? Self.end(of: exit)
                 case .mustStop(let end):
-                    forced = end
+                    forced = forced ?? end
                     ProcessLauncher.signalGroup(pid, SIGTERM)
                     group.addTask { [stopGracePeriod] in
                         try? await Task.sleep(for: stopGracePeriod)
@@ -97,7 +101,8 @@ struct LocalExecutor: Sendable {
                 return .mustStop(.stopped(reason: reason))
             }
         }
-        return .idle
+        // Cancelled: the scheduler is shutting down and takes its processes with it.
+        return .mustStop(.interrupted)
     }
 
     private static func end(of exit: ProcessExit) -> AttemptEnd {

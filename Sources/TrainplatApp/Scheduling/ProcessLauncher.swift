@@ -77,8 +77,14 @@ enum ProcessLauncher {
         kill(-pid, signal)
     }
 
+    /// True while `pid` runs. A zombie (exited, not yet reaped by its new parent) counts as
+    /// gone: its resources are freed and it cannot do anything more.
     static func isAlive(_ pid: pid_t) -> Bool {
-        kill(pid, 0) == 0
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return true }
+        return stat[afterName.upperBound...].first != "Z"
     }
 
     private static func resolve(_ executable: String, path: String?) -> String {

@@ -17,8 +17,10 @@ public struct Scheduler: Service {
     let logger: Logger
     var tickInterval: Duration = .milliseconds(200)
 
-    init(database: any Database, config: AppConfig, metrics: SchedulerMetrics, logger: Logger) {
-        let owner = "scheduler-\(UUID().uuidString.prefix(8).lowercased())"
+    init(database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, logger: Logger) {
+        // The host is part of the owner: only a scheduler on the same host may signal the
+        // process group a dead owner left behind.
+        let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
         let transitions = TaskTransitions(database: database, metrics: metrics)
         self.database = database
         self.config = config
@@ -26,7 +28,7 @@ public struct Scheduler: Service {
         self.owner = owner
         self.logger = logger
         self.runner = TaskRunner(
-            database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, logger: logger)
+            database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, logger: logger)
     }
 
     public func run() async throws {
@@ -49,6 +51,8 @@ public struct Scheduler: Service {
                 }
                 try? await Task.sleep(for: tickInterval)
             }
+            // Shutting down: running attempts are stopped and requeued (see AttemptEnd.interrupted).
+            group.cancelAll()
         }
     }
 
@@ -107,7 +111,9 @@ public struct Scheduler: Service {
             let taskID = try task.requireID()
             let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID)
                 .sort(\.$number, .descending).first()
-            if let pid = attempt?.pid { ProcessLauncher.signalGroup(Int32(pid), SIGKILL) }
+            if let pid = attempt?.pid, task.leaseOwner?.hasPrefix("scheduler@\(Self.hostName)/") == true {
+                ProcessLauncher.signalGroup(Int32(pid), SIGKILL)
+            }
             let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"
             let retry = task.attemptCount < task.maxAttempts
             let moved = try await transitions.move(
@@ -121,6 +127,8 @@ public struct Scheduler: Service {
             }
         }
     }
+
+    static let hostName = ProcessInfo.processInfo.hostName
 
     private func spec(of run: PipelineRun) async throws -> PipelineSpec {
         guard let version = try await PipelineVersion.find(run.$version.id, on: database) else {

@@ -33,6 +33,8 @@ extension TaskRunner {
                 .set(\.$progress, to: 1).update()
             try await transitions.move(taskID, to: .succeeded, from: [.running])
             logger.info("task succeeded", metadata: ["task": "\(task.name)", "attempt": "\(attempt.number)"])
+        } else if end == .interrupted {
+            try await requeueInterrupted(taskID: taskID, name: task.name, maxAttempts: task.maxAttempts, reason: failure)
         } else if let failure {
             try await recordFailure(taskID: taskID, name: task.name, attempt: attempt.number, maxAttempts: task.maxAttempts, reason: failure, retries: retries)
         }
@@ -48,6 +50,14 @@ extension TaskRunner {
         if let fields = outputs.modelEvaluation {
             try await ModelVersionRegistration.attachEvaluation(fields, projectID: provenance.projectID, on: database)
         }
+    }
+
+    /// Back to the queue with the interrupted attempt not counted, so a restart runs it again.
+    private func requeueInterrupted(taskID: UUID, name: String, maxAttempts: Int, reason: String?) async throws {
+        logger.info("task interrupted by shutdown; it will run again", metadata: ["task": "\(name)"])
+        try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: [
+            "max_attempts": maxAttempts + 1, "not_before": Date(),
+        ])
     }
 
     private func recordFailure(taskID: UUID, name: String, attempt: Int, maxAttempts: Int, reason: String, retries: RetryPolicy) async throws {
@@ -72,6 +82,7 @@ extension TaskRunner {
         case .timedOut(let seconds): return "timed out after \(Int(seconds))s; the process tree was stopped"
         case .logLimitExceeded(let bytes): return "log exceeded the \(bytes)-byte limit (TRAINPLAT_TASK_LOG_LIMIT_BYTES); the process tree was stopped"
         case .stopped(let reason): return "stopped: \(reason)"
+        case .interrupted: return "interrupted: the server shut down while the task ran; it will run again"
         case .launchFailed(let reason): return reason
         }
     }

@@ -12,6 +12,7 @@ struct TaskRunner: Sendable {
     let transitions: TaskTransitions
     let executor: LocalExecutor
     let owner: String
+    let boundPort: BoundPort
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -59,6 +60,8 @@ struct TaskRunner: Sendable {
             end = await execute(command: command, taskSpec: taskSpec, task: task, runID: runID, attempt: attempt)
         } catch let error as TemplateError {
             end = .launchFailed(reason: "could not render the task's templates: \(error.message)")
+        } catch {
+            end = .launchFailed(reason: "could not prepare the task: \(error)")
         }
         let provenance = Provenance(
             projectID: run.$project.id, userID: run.$triggeredBy.id, runID: runID, taskID: taskID,
@@ -120,7 +123,7 @@ struct TaskRunner: Sendable {
             "TRAINPLAT_TASK_DIR": directory,
             "TRAINPLAT_RUN_ID": runID.uuidString.lowercased(),
             "TRAINPLAT_TASK_ID": taskID.uuidString.lowercased(),
-            "TRAINPLAT_API_URL": "http://\(config.host):\(config.port)",
+            "TRAINPLAT_API_URL": "http://\(config.host):\(boundPort.value)",
             "TRAINPLAT_DATA_DIR": config.dataDirectory,
             "PYTHONUNBUFFERED": "1",
         ]) { _, contract in contract }

@@ -35,7 +35,7 @@ public struct SpecParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            issues.append(SpecIssue(path: "", message: "not valid YAML/JSON: \(error)"))
+            issues += Self.syntaxIssues(error)
             return nil
         }
         guard let root, let fields = mapping(root, path: "") else {
@@ -43,6 +43,20 @@ public struct SpecParser {
             return nil
         }
         return parseRoot(fields)
+    }
+
+    /// YAML syntax errors, located where libyaml found them.
+    private static func syntaxIssues(_ error: any Error) -> [SpecIssue] {
+        switch error as? YamlError {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return duplicates.map {
+                SpecIssue(path: "", message: "duplicate key '\($0)' in the mapping that starts here", line: context.mark.line, column: context.mark.column)
+            }
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return [SpecIssue(path: "", message: "not valid YAML/JSON: \(problem)", line: mark.line, column: mark.column)]
+        default:
+            return [SpecIssue(path: "", message: "not valid YAML/JSON: \(error)")]
+        }
     }
 
     private mutating func parseRoot(_ fields: [String: Node]) -> PipelineSpec? {
@@ -98,7 +112,6 @@ public struct SpecParser {
 
     private mutating func parseTask(name: String, node: Node) -> TaskSpec? {
         let path = "tasks.\(name)"
-        record(path, node)
         if !SpecNames.isIdentifier(name) {
             issue(path, "task name '\(name)' must start with a letter and use only letters, digits, '_' and '-' (max 63)", node)
         }
@@ -173,17 +186,14 @@ extension SpecParser {
             issue(path, "expected a mapping", node)
             return nil
         }
-        var seen: Set<String> = []
+        // Duplicate keys never get here: the YAML composer rejects them (see syntaxIssues).
         var result: [(key: String, value: Node)] = []
         for (keyNode, value) in pairs {
             guard let key = keyNode.string else {
                 issue(path, "keys must be strings", keyNode)
                 continue
             }
-            if !seen.insert(key).inserted {
-                issue(path.isEmpty ? key : "\(path).\(key)", "duplicate key '\(key)'", keyNode)
-                continue
-            }
+            record(path.isEmpty ? key : "\(path).\(key)", value)
             result.append((key, value))
         }
         return result

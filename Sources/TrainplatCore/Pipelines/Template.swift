@@ -12,6 +12,10 @@ public enum TemplateReference: Sendable, Hashable {
 public struct TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) {
+        self.message = message
+    }
 }
 
 /// What a template is rendered against when a task becomes ready.

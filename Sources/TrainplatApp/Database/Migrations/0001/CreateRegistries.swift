@@ -45,6 +45,7 @@ struct CreateRegistries: AsyncMigration {
             .field("version_id", .string, .required)
             .field("doris_query_config", .json, .required)
             .field("feast_config", .json, .required)
+            .field("build_config", .json, .required)
             .field("quality_score", .double)
             .field("status", .string, .required)
             .field("row_count", .int, .required)

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import TrainplatApp
+import TrainplatCore
+
+@Suite("HTTP API")
+struct APITests {
+    private func json(_ buffer: ByteBuffer) throws -> [String: JSONValue] {
+        try #require(try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)).objectValue)
+    }
+
+    @Test func test_health_ready_andMetricsShowRequests() async throws {
+        try await TestApp.with { app in
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+                try await client.execute(uri: "/ready", method: .get) { response in
+                    let body = try json(response.body)
+                    #expect(response.status == .ok)
+                    #expect(body["status"] == .string("ready"))
+                }
+                try await client.execute(uri: "/metrics", method: .get) { response in
+                    let text = String(buffer: response.body)
+                    #expect(response.status == .ok)
+                    #expect(text.contains("hb_requests"))
+                    #expect(text.contains("/ready"))
+                }
+            }
+        }
+    }
+
+    @Test func test_runs_getRun_listsTasksWithStates() async throws {
+        try await TestApp.with { app in
+            // setup
+            let run = try await app.run(spec: "name: api-run\ntasks:\n  hello: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
+            let id = try run.requireID().uuidString.lowercased()
+            // act + check
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                try await client.execute(uri: "/api/v1/runs/\(id)", method: .get) { response in
+                    #expect(response.status == .ok)
+                    let body = try json(response.body)
+                    #expect(body["status"] == .string("succeeded"))
+                    let tasks = body["tasks"]?.arrayValue ?? []
+                    #expect(tasks.first?.objectValue?["name"] == .string("hello"))
+                    #expect(tasks.first?.objectValue?["status"] == .string("succeeded"))
+                }
+                try await client.execute(uri: "/api/v1/runs/\(id)/tasks/hello/attempts", method: .get) { response in
+                    #expect(response.status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: ["/api/v1/runs/\(UUID())", "/api/v1/runs/not-a-uuid", "/api/v1/model-versions/\(UUID())", "/api/v1/training-set-versions/abc"])
+    func test_unknownResource_is404ProblemJSON(uri: String) async throws {
+        try await TestApp.with { app in
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                try await client.execute(uri: uri, method: .get) { response in
+                    let body = try json(response.body)
+                    #expect(response.status == .notFound)
+                    #expect(response.headers[.contentType] == "application/problem+json")
+                    #expect(body["status"] == .int(404))
+                }
+            }
+        }
+    }
+
+    @Test func test_validate_invalidSpec_is422WithEveryIssue() async throws {
+        try await TestApp.with { app in
+            let spec = "name: bad\ntasks:\n  a: {needs: [b], command: [x]}\n  b: {needs: [a], command: [x], colour: blue}\n"
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                try await client.execute(uri: "/api/v1/pipelines/validate", method: .post, body: ByteBuffer(string: spec)) { response in
+                    #expect(response.status == .unprocessableContent)
+                    let issues = try json(response.body)["issues"]?.arrayValue ?? []
+                    let paths = issues.compactMap { $0.objectValue?["path"]?.stringValue }
+                    #expect(paths.contains("tasks.b.colour"))
+                    #expect(paths.contains { $0.hasSuffix(".needs") })
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import FluentKit
+import Foundation
+import Testing
+@testable import TrainplatApp
+import TrainplatCore
+
+@Suite("Guarded transitions and lease recovery")
+struct TransitionTests {
+    /// A run with one task in the given state, outside any scheduler.
+    private func taskInState(_ state: TaskState, app: TestApp) async throws -> TaskRun {
+        let (user, project) = try await app.owner()
+        let spec = "name: one\ntasks:\n  only: {command: [sleep, '60']}\n"
+        let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
+        let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+        let task = try #require(try await app.tasks(of: run)["only"])
+        try await TaskRun.query(on: app.database).filter(\.$id == task.requireID()).set(\.$status, to: state).update()
+        return task
+    }
+
+    @Test func test_claim_concurrentClaims_exactlyOneWins() async throws {
+        try await TestApp.with { app in
+            // setup
+            let task = try await taskInState(.ready, app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            let id = try task.requireID()
+            // act: eight schedulers race for the same ready task
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<8 {
+                    group.addTask { try await transitions.claim(id, owner: "scheduler-\(index)", leaseSeconds: 30) }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            // check
+            #expect(wins == 1)
+            #expect(try await TaskRun.find(id, on: app.database)?.status == .running)
+        }
+    }
+
+    @Test func test_move_fromDisallowedState_isRefused() async throws {
+        try await TestApp.with { app in
+            // setup
+            let task = try await taskInState(.succeeded, app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            // act
+            let moved = try await transitions.move(try task.requireID(), to: .running)
+            // check
+            #expect(!moved)
+            #expect(try await TaskRun.find(task.requireID(), on: app.database)?.status == .succeeded)
+        }
+    }
+
+    @Test func test_recovery_expiredLease_retriesTheTaskAndSaysWhy() async throws {
+        try await TestApp.with { app in
+            // setup: a task "running" under a scheduler that died a minute ago
+            let task = try await taskInState(.running, app: app)
+            let id = try task.requireID()
+            try await TaskRun.query(on: app.database).filter(\.$id == id)
+                .set(\.$leaseOwner, to: "scheduler-dead").set(\.$leaseExpiresAt, to: Date().addingTimeInterval(-60))
+                .set(\.$attemptCount, to: 1).set(\.$maxAttempts, to: 2).update()
+            try await TaskAttempt(taskID: id, number: 1, workDirectory: app.directory, logPath: app.directory + "/log").create(on: app.database)
+            // act
+            try await app.app.makeScheduler().recoverExpiredLeases()
+            // check
+            let recovered = try #require(try await TaskRun.find(id, on: app.database))
+            #expect(recovered.status == .retrying)
+            #expect(recovered.reason?.hasPrefix("lost: no heartbeat from scheduler-dead") == true)
+            #expect(try await app.attempts(of: recovered).map(\.status) == [.failed])
+        }
+    }
+}

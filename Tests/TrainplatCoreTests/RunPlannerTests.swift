@@ -1,0 +1,72 @@
+import Testing
+import TrainplatCore
+
+@Suite("Run planning and task states")
+struct RunPlannerTests {
+    private func planner(rule: TriggerRule) throws -> RunPlanner {
+        let text = "name: p\ntasks:\n  u1: {command: [x]}\n  u2: {command: [x]}\n  d: {command: [x], needs: [u1, u2], when: \(rule.rawValue)}\n"
+        return RunPlanner(spec: try SpecParser.parse(text, knownPrograms: []))
+    }
+
+    @Test(arguments: [
+        (TriggerRule.allSuccess, TaskState.succeeded, TaskState.succeeded, TaskState.ready),
+        (.allSuccess, .succeeded, .failed, .upstreamFailed),
+        (.allSuccess, .succeeded, .upstreamFailed, .upstreamFailed),
+        (.allSuccess, .succeeded, .skipped, .skipped),
+        (.allDone, .succeeded, .failed, .ready),
+        (.oneFailed, .succeeded, .failed, .ready),
+        (.oneFailed, .succeeded, .succeeded, .skipped),
+    ])
+    func test_decisions_triggerRules(rule: TriggerRule, first: TaskState, second: TaskState, expected: TaskState) throws {
+        let decisions = try planner(rule: rule).decisions(states: ["u1": first, "u2": second, "d": .pending])
+        #expect(decisions.map(\.task) == ["d"])
+        #expect(decisions.first?.next == expected)
+    }
+
+    @Test func test_decisions_upstreamStillRunning_decidesNothing() throws {
+        let decisions = try planner(rule: .allDone).decisions(states: ["u1": .succeeded, "u2": .running, "d": .pending])
+        #expect(decisions.isEmpty)
+    }
+
+    @Test func test_outcome_isFailedWhenAnyTaskFailed_andNilWhileRunning() {
+        #expect(RunPlanner.outcome(states: [.succeeded, .skipped]) == .succeeded)
+        #expect(RunPlanner.outcome(states: [.succeeded, .upstreamFailed]) == .failed)
+        #expect(RunPlanner.outcome(states: [.succeeded, .cancelled]) == .cancelled)
+        #expect(RunPlanner.outcome(states: [.succeeded, .retrying]) == nil)
+    }
+
+    @Test func test_taskStates_terminalStatesNeverMoveOnExceptNothing() {
+        for state in TaskState.allCases where state.isTerminal {
+            #expect(TaskState.allCases.filter { state.canTransition(to: $0) }.isEmpty, "\(state) must be final")
+        }
+        #expect(TaskState.ready.canTransition(to: .running))
+        #expect(!TaskState.pending.canTransition(to: .running))
+    }
+}
+
+@Suite("Quantities and cron")
+struct QuantitiesTests {
+    @Test(arguments: [("30s", 30.0), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1h30m", 5400)])
+    func test_duration_valid(text: String, seconds: Double) {
+        #expect(Quantities.durationSeconds(text) == seconds)
+    }
+
+    @Test(arguments: ["", "0s", "5", "s", "1.5h", "-1m", "1w"])
+    func test_duration_invalid(text: String) {
+        #expect(Quantities.durationSeconds(text) == nil)
+    }
+
+    @Test func test_bytesAndCPU() {
+        #expect(Quantities.bytes("512Mi") == 512 << 20)
+        #expect(Quantities.bytes("1G") == 1_000_000_000)
+        #expect(Quantities.bytes("99999999999Ti") == nil)
+        #expect(Quantities.cpuCores("250m") == 0.25)
+        #expect(Quantities.cpuCores("-1") == nil)
+    }
+
+    @Test func test_cron() {
+        #expect(CronExpression.problem(in: "*/15 2-4 1,15 * 1-5") == nil)
+        #expect(CronExpression.problem(in: "0 24 * * *")?.contains("hour") == true)
+        #expect(CronExpression.problem(in: "0 2 * *")?.contains("5 fields") == true)
+    }
+}

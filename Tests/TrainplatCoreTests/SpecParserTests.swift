@@ -1,0 +1,124 @@
+import Testing
+import TrainplatCore
+
+@Suite("Pipeline spec parsing and validation")
+struct SpecParserTests {
+    static let programs: Set<String> = ["doris.extract", "learning.train"]
+
+    private func issues(_ text: String) -> [SpecIssue] {
+        do {
+            _ = try SpecParser.parse(text, knownPrograms: Self.programs)
+            Issue.record("expected the spec to be rejected")
+            return []
+        } catch {
+            return error.issues
+        }
+    }
+
+    @Test func test_parse_fullSpec_readsEveryField() throws {
+        // setup
+        let text = """
+            name: daily
+            params:
+              start: {type: datetime}
+              mode: {type: enum, values: [fast, slow], default: fast}
+            schedule: "0 2 * * *"
+            concurrency: 3
+            tasks:
+              extract: {uses: doris.extract, with: {start: "{{ params.start }}", limit: 10}}
+              train:
+                uses: learning.train
+                needs: [extract]
+                retries: {count: 2, backoff: 30s}
+                timeout: 1h30m
+                resources: {cpu: 500m, memory: 4Gi, gpu: 1}
+                mounts: "models(pvc):/mnt/models, 10G(memory):/dev/shm"
+                cache: true
+                when: all_done
+                with: {data: "{{ tasks.extract.outputs.snapshots }}"}
+            """
+        // act
+        let spec = try SpecParser.parse(text, knownPrograms: Self.programs)
+        // check
+        let train = try #require(spec.task(named: "train"))
+        #expect(spec.params.map(\.name) == ["mode", "start"])
+        #expect(spec.params.first?.defaultValue == .string("fast"))
+        #expect(spec.concurrency == 3)
+        #expect(spec.task(named: "extract")?.with["limit"] == .int(10))
+        #expect(train.retries == RetryPolicy(count: 2, backoffSeconds: 30))
+        #expect(train.timeoutSeconds == 5400)
+        #expect(train.resources == ResourceRequest(cpu: 0.5, memoryBytes: 4 << 30, gpu: 1))
+        #expect(train.mounts == ["models(pvc):/mnt/models", "10G(memory):/dev/shm"])
+        #expect(train.cache && train.when == .allDone)
+    }
+
+    @Test func test_parse_manyProblems_reportsAllWithPathsAndLines() {
+        // setup: five independent mistakes
+        let text = """
+            name: broken
+            schedule: "61 * * * *"
+            tasks:
+              a: {uses: doris.extract, colour: red}
+              b: {uses: no.such.program, needs: [ghost]}
+              c: {command: [x], timeout: soon, resources: {memory: lots}}
+            """
+        // act
+        let found = issues(text)
+        // check
+        let paths = Set(found.map(\.path))
+        #expect(paths == ["schedule", "tasks.a.colour", "tasks.b.uses", "tasks.b.needs[0]", "tasks.c.timeout", "tasks.c.resources.memory"])
+        #expect(found.first { $0.path == "tasks.a.colour" }?.line == 4)
+        #expect(found.allSatisfy { $0.line != nil })
+    }
+
+    @Test func test_parse_cycle_printsTheCycle() {
+        let found = issues("name: loop\ntasks:\n  a: {command: [x], needs: [c]}\n  b: {command: [x], needs: [a]}\n  c: {command: [x], needs: [b]}\n")
+        #expect(found.count == 1)
+        #expect(found.first?.message == "dependency cycle: a -> b -> c -> a")
+    }
+
+    @Test func test_parse_duplicateTaskName_isAnIssue() {
+        let found = issues("name: dup\ntasks:\n  a: {command: [x]}\n  a: {command: [y]}\n")
+        #expect(found.count == 1)
+        #expect(found.first?.message.hasPrefix("duplicate key 'a'") == true)
+        #expect(found.first?.line == 3)
+    }
+
+    @Test(arguments: [
+        ("{{ params.missing }}", "undefined parameter 'missing'"),
+        ("{{ tasks.sibling.outputs.x }}", "not upstream"),
+        ("{{ os.system }}", "unknown template name"),
+        ("{{ run.logical_time - soon }}", "bad date arithmetic"),
+        ("{{ params.day", "unclosed"),
+    ])
+    func test_parse_badTemplate_isRejected(template: String, expected: String) {
+        let text = "name: t\nparams: {day: {type: datetime}}\ntasks:\n  sibling: {command: [x]}\n  t: {command: [echo, \"\(template)\"]}\n"
+        let found = issues(text)
+        #expect(found.map(\.path) == ["tasks.t.command[1]"])
+        #expect(found.first?.message.contains(expected) == true, "\(found)")
+    }
+
+    @Test(arguments: ["", "[]", "name: x", "name: x\ntasks: {}", "tasks: {a: {command: [x]}}", "{{{", "name: 9lives\ntasks: {a: {command: [x]}}"])
+    func test_parse_malformedDocument_isRejectedNotCrashed(text: String) {
+        #expect(!issues(text).isEmpty)
+    }
+
+    @Test func test_parse_oversizedSpec_isRefusedBySize() {
+        let text = "name: big\n# " + String(repeating: "x", count: SpecParser.maxSpecBytes) + "\ntasks: {a: {command: [x]}}\n"
+        #expect(issues(text).first?.message.contains("the limit is") == true)
+    }
+
+    @Test func test_canonicalHash_ignoresFormattingAndKeyOrder_andRoundTrips() throws {
+        // setup
+        let yaml = "name: p\ntasks:\n  a: {command: [echo, hi], retries: 1}\n  b: {needs: [a], command: [echo]}\n"
+        let json = #"{"tasks": {"b": {"command": ["echo"], "needs": ["a"]}, "a": {"retries": {"count": 1, "backoff": "10s"}, "command": ["echo", "hi"]}}, "name": "p"}"#
+        // act
+        let fromYAML = try SpecParser.parse(yaml, knownPrograms: [])
+        let fromJSON = try SpecParser.parse(json, knownPrograms: [])
+        let reparsed = try SpecParser.parse(fromYAML.canonicalJSON(), knownPrograms: [])
+        // check
+        #expect(fromYAML.contentHash() == fromJSON.contentHash())
+        #expect(reparsed.canonicalJSON() == fromYAML.canonicalJSON())
+        #expect(fromYAML.contentHash() != (try SpecParser.parse(yaml.replacingOccurrences(of: "hi", with: "ho"), knownPrograms: [])).contentHash())
+    }
+}

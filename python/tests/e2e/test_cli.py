@@ -1,0 +1,48 @@
+"""Bad invocations of the binary print what is wrong and exit non-zero."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).parents[3]
+
+
+def _run(
+    binary: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binary), *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def test_cli_unknown_flag_prints_usage(trainplat_bin: Path) -> None:
+    result = _run(trainplat_bin, "--frobnicate")
+    assert result.returncode != 0
+    assert "Unknown option '--frobnicate'" in result.stderr
+    assert "Usage:" in result.stderr
+
+
+def test_cli_bad_config_names_the_variable(trainplat_bin: Path) -> None:
+    env = {"TRAINPLAT_PORT": "eighty", "PATH": "/usr/bin:/bin"}
+    result = _run(trainplat_bin, "migrate", env=env)
+    assert result.returncode != 0
+    assert "TRAINPLAT_PORT='eighty'" in result.stderr
+
+
+def test_cli_pipeline_validate_reports_every_error(trainplat_bin: Path, tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: bad\ntasks:\n  a: {uses: nope.nope, needs: [ghost]}\n")
+    result = _run(trainplat_bin, "pipeline", "validate", str(spec))
+    assert result.returncode == 1
+    assert "tasks.a.uses (line 3" in result.stderr
+    assert "tasks.a.needs[0]" in result.stderr
+
+
+def test_cli_pipeline_validate_accepts_the_shipped_demo(trainplat_bin: Path) -> None:
+    spec = REPO / "examples/pipelines/demo-pipeline.yaml"
+    result = _run(trainplat_bin, "pipeline", "validate", str(spec))
+    assert result.returncode == 0, result.stderr
+    assert "valid pipeline 'demo-train-evaluate' with 6 tasks" in result.stdout
