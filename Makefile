@@ -8,7 +8,7 @@ VENV        ?= .venv
 PYTHON      ?= python3
 SCRATCH     ?= .build
 TORCH_WHEEL := /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl
-BIN         := $(SCRATCH)/debug/trainplat
+BIN         := $(abspath $(SCRATCH))/debug/trainplat
 VENV_STAMP  := $(VENV)/.installed
 
 .PHONY: demo test build venv lint test-swift test-python test-e2e services clean
@@ -51,7 +51,7 @@ test-python: venv
 
 # End to end: the real binary runs the demo and serves the API (python/tests/e2e).
 test-e2e: build venv
-	cd python && TRAINPLAT_BIN=$(CURDIR)/$(BIN) ../$(VENV)/bin/pytest -q -m e2e tests/e2e
+	cd python && TRAINPLAT_BIN=$(BIN) ../$(VENV)/bin/pytest -q -m e2e tests/e2e
 
 services:
 	@scripts/services.sh

@@ -37,4 +37,43 @@ start_postgres() {
     echo "export TRAINPLAT_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 }
 
+MARIADB_PORT=${TRAINPLAT_TEST_MARIADB_PORT:-53306}
+MARIADB_DIR=${TRAINPLAT_TEST_MARIADB_DIR:-/var/tmp/trainplat-test-mariadb}
+
+# MariaDB stands in for Apache Doris (both speak the MySQL protocol). Throwaway datadir,
+# 127.0.0.1 only; database `trainplat_test`, user `trainplat` without a password (it may
+# create users and kill connections: the tests do both).
+start_mariadb() {
+    ensure_packages mariadb-server
+    local socket="$MARIADB_DIR/mysqld.sock"
+    if ! mariadb-admin --socket="$socket" -uroot ping >/dev/null 2>&1; then
+        rm -rf "$MARIADB_DIR"
+        mkdir -p "$MARIADB_DIR"
+        mariadb-install-db --user=root --datadir="$MARIADB_DIR/data" \
+            --auth-root-authentication-method=socket --skip-test-db >/dev/null
+        setsid mariadbd --no-defaults --user=root --datadir="$MARIADB_DIR/data" \
+            --socket="$socket" --port="$MARIADB_PORT" --bind-address=127.0.0.1 \
+            --pid-file="$MARIADB_DIR/mariadbd.pid" --log-error="$MARIADB_DIR/server.log" \
+            --innodb-flush-log-at-trx-commit=0 --max-connections=300 \
+            </dev/null >/dev/null 2>&1 &
+        local waited=0
+        until mariadb-admin --socket="$socket" -uroot ping >/dev/null 2>&1; do
+            waited=$((waited + 1))
+            if [ "$waited" -gt 60 ]; then
+                log "MariaDB did not start; see $MARIADB_DIR/server.log"
+                exit 1
+            fi
+            sleep 0.5
+        done
+        mariadb --socket="$socket" -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS trainplat_test CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS 'trainplat'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'trainplat'@'127.0.0.1' WITH GRANT OPTION;
+SQL
+        log "MariaDB started on 127.0.0.1:$MARIADB_PORT"
+    fi
+    echo "export TRAINPLAT_TEST_MARIADB_URL=mysql+pymysql://trainplat@127.0.0.1:$MARIADB_PORT/trainplat_test"
+}
+
 start_postgres
+start_mariadb

@@ -2,6 +2,7 @@ import FluentKit
 import Foundation
 import Hummingbird
 import Logging
+import TrainplatCore
 
 /// Wires the control plane: database, routes and middleware, scheduler. The one place where
 /// dependencies are created and passed in.
@@ -11,6 +12,9 @@ public struct TrainplatApp: Sendable {
     /// The port the server bound; tasks get it in TRAINPLAT_API_URL (it differs from the
     /// configured one when that is 0).
     public let boundPort: BoundPort
+    let auth: AuthService
+    let audit: AuditLog
+    let throttle = LoginThrottle()
     let logger: Logger
 
     public init(config: AppConfig, logger: Logger) throws {
@@ -19,9 +23,40 @@ public struct TrainplatApp: Sendable {
         _ = MetricsRegistry.shared
         boundPort = BoundPort(config.port)
         metadata = try MetadataDatabase(config: config, logger: logger)
+        let signer: TokenSigner
+        do {
+            signer = try TokenSigner(secret: try TokenKey.load(config: config))
+        } catch let error as TokenError {
+            throw ConfigError(variable: "TRAINPLAT_TOKEN_SECRET", value: "<hidden>", expected: error.description)
+        }
+        auth = AuthService(
+            database: metadata.database, signer: signer, accessTokenLifetime: TimeInterval(config.accessTokenLifetimeSeconds),
+            bcryptCost: config.bcryptCost)
+        audit = AuditLog(database: metadata.database)
+    }
+
+    /// Migrations, then the first admin when none exists (serve's start-up).
+    public func prepare() async throws {
+        try await metadata.migrate()
+        try await AdminBootstrap.ensureAdmin(config: config, auth: auth, audit: audit)
     }
 
     public var database: any Database { metadata.database }
+
+    /// Opens the app, runs `body`, and closes the database pools whatever `body` does.
+    public static func with<Result: Sendable>(
+        config: AppConfig, logger: Logger, _ body: (TrainplatApp) async throws -> Result
+    ) async throws -> Result {
+        let app = try TrainplatApp(config: config, logger: logger)
+        do {
+            let result = try await body(app)
+            await app.metadata.shutdown()
+            return result
+        } catch {
+            await app.metadata.shutdown()
+            throw error
+        }
+    }
 
     public func buildRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
@@ -29,16 +64,23 @@ public struct TrainplatApp: Sendable {
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         HealthController(metadata: metadata).addRoutes(to: router)
-        let api = router.group("api/v1")
-        PipelineController(database: database).addRoutes(to: api.group("pipelines"))
-        RunController(database: database).addRoutes(to: api.group("runs"))
-        TrainingSetController(database: database).addRoutes(to: api.group("training-set-versions"))
-        ModelVersionController(database: database).addRoutes(to: api.group("model-versions"))
+        let api = router.group("api/v1").add(middleware: AuthMiddleware(auth: auth))
+        let access = ProjectAccess(database: database)
+        AuthController(auth: auth, audit: audit, throttle: throttle).addRoutes(to: api.group("auth"))
+        UserController(auth: auth, audit: audit).addRoutes(to: api.group("users"))
+        APIKeyController(auth: auth, audit: audit, access: access).addRoutes(to: api.group("api-keys"))
+        let projects = api.group("projects")
+        ProjectController(database: database, access: access, audit: audit).addRoutes(to: projects)
+        PipelineController(database: database, access: access, audit: audit).addRoutes(to: api.group("pipelines"), projects: projects)
+        RunController(database: database, access: access).addRoutes(to: api.group("runs"))
+        TrainingSetController(database: database, access: access).addRoutes(to: api.group("training-set-versions"))
+        ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
+        AuditController(database: database).addRoutes(to: api.group("audit-events"))
         return router
     }
 
     public func makeScheduler() -> Scheduler {
-        Scheduler(database: database, config: config, metrics: SchedulerMetrics(), boundPort: boundPort, logger: logger)
+        Scheduler(database: database, config: config, metrics: SchedulerMetrics(), boundPort: boundPort, auth: auth, logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.

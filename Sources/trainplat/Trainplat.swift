@@ -33,10 +33,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let (config, logger) = try loadConfig()
-        let app = try TrainplatApp(config: config, logger: logger)
-        try await app.metadata.migrate()
-        try await app.buildApplication().runService()
-        await app.metadata.shutdown()
+        try await TrainplatApp.with(config: config, logger: logger) { app in
+            try await app.prepare()
+            try await app.buildApplication().runService()
+        }
     }
 }
 
@@ -45,9 +45,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let (config, logger) = try loadConfig()
-        let app = try TrainplatApp(config: config, logger: logger)
-        try await app.metadata.migrate()
-        await app.metadata.shutdown()
+        try await TrainplatApp.with(config: config, logger: logger) { try await $0.metadata.migrate() }
         print("migrations applied")
     }
 }

@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import TrainplatCore
 
 /// A team's tenant: every pipeline, run, mount, source, training set and model belongs to one.
 final class Project: Model, @unchecked Sendable {
@@ -19,19 +20,15 @@ final class Project: Model, @unchecked Sendable {
 final class Membership: Model, @unchecked Sendable {
     static let schema = "memberships"
 
-    enum Role: String, Codable, Sendable, CaseIterable {
-        case owner, maintainer, member, viewer
-    }
-
     @ID(key: .id) var id: UUID?
     @Parent(key: "user_id") var user: User
     @Parent(key: "project_id") var project: Project
-    @Field(key: "role") var role: Role
+    @Field(key: "role") var role: ProjectRole
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
 
-    init(userID: UUID, projectID: UUID, role: Role) {
+    init(userID: UUID, projectID: UUID, role: ProjectRole) {
         self.$user.id = userID
         self.$project.id = projectID
         self.role = role

@@ -25,7 +25,11 @@ extension AppConfig {
             maxConcurrentTasks: try reader.int("TRAINPLAT_MAX_CONCURRENT_TASKS", default: 2, range: 1...1024),
             taskLogLimitBytes: try reader.int("TRAINPLAT_TASK_LOG_LIMIT_BYTES", default: 10 << 20, range: 1024...(1 << 34)),
             heartbeatSeconds: Double(try reader.int("TRAINPLAT_HEARTBEAT_SECONDS", default: 5, range: 1...3600)),
-            logLevel: try reader.logLevel("TRAINPLAT_LOG_LEVEL", default: .info)
+            logLevel: try reader.logLevel("TRAINPLAT_LOG_LEVEL", default: .info),
+            adminUsername: try reader.string("TRAINPLAT_ADMIN_USER", default: "admin"),
+            adminPassword: values["TRAINPLAT_ADMIN_PASSWORD"],
+            tokenSecret: try reader.secret("TRAINPLAT_TOKEN_SECRET", minimumBytes: 32),
+            accessTokenLifetimeSeconds: try reader.int("TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS", default: 900, range: 60...86400)
         )
         if let executor = values["TRAINPLAT_EXECUTOR"], executor != "local" {
             throw ConfigError(variable: "TRAINPLAT_EXECUTOR", value: executor, expected: "'local' (the only executor so far)")
@@ -86,6 +90,15 @@ private struct ConfigReader {
             throw ConfigError(variable: name, value: text, expected: "a whole number in \(range.lowerBound)...\(range.upperBound)")
         }
         return value
+    }
+
+    /// A secret's bytes; never echoed back in the error.
+    func secret(_ name: String, minimumBytes: Int) throws -> Data? {
+        guard let text = values[name] else { return nil }
+        guard text.utf8.count >= minimumBytes else {
+            throw ConfigError(variable: name, value: "<\(text.utf8.count) bytes, hidden>", expected: "at least \(minimumBytes) bytes")
+        }
+        return Data(text.utf8)
     }
 
     func logLevel(_ name: String, default fallback: Logger.Level) throws -> Logger.Level {

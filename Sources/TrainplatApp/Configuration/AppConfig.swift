@@ -19,15 +19,24 @@ public struct AppConfig: Sendable {
     public var taskLogLimitBytes: Int
     public var heartbeatSeconds: Double
     public var logLevel: Logger.Level
+    /// The first admin, created on first start when no admin exists.
+    public var adminUsername: String
+    public var adminPassword: String?
+    /// HS256 key for access and task tokens (>= 32 bytes); nil: generated once and kept in
+    /// the data directory.
+    public var tokenSecret: Data?
+    public var accessTokenLifetimeSeconds: Int
+    /// bcrypt cost (work factor). Each step doubles the time of a login.
+    public var bcryptCost: UInt8
 
-    public var artifactsDirectory: String { dataDirectory + "/artifacts" }
     public var runsDirectory: String { dataDirectory + "/runs" }
 
     public init(
         dataDirectory: String = "./var", host: String = "127.0.0.1", port: Int = 8080,
         database: DatabaseKind? = nil, pythonExecutable: String = AppConfig.defaultPython(),
         maxConcurrentTasks: Int = 2, taskLogLimitBytes: Int = 10 << 20, heartbeatSeconds: Double = 5,
-        logLevel: Logger.Level = .info
+        logLevel: Logger.Level = .info, adminUsername: String = "admin", adminPassword: String? = nil,
+        tokenSecret: Data? = nil, accessTokenLifetimeSeconds: Int = 900, bcryptCost: UInt8 = 12
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -38,6 +47,11 @@ public struct AppConfig: Sendable {
         self.taskLogLimitBytes = taskLogLimitBytes
         self.heartbeatSeconds = heartbeatSeconds
         self.logLevel = logLevel
+        self.adminUsername = adminUsername
+        self.adminPassword = adminPassword
+        self.tokenSecret = tokenSecret
+        self.accessTokenLifetimeSeconds = accessTokenLifetimeSeconds
+        self.bcryptCost = bcryptCost
     }
 
     /// The project's venv when run from a checkout, else whatever `python3` is on PATH.

@@ -42,6 +42,7 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
 /// `/api/v1/training-set-versions`: the registry of immutable training-set versions.
 struct TrainingSetController {
     let database: any Database
+    let access: ProjectAccess
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -49,15 +50,21 @@ struct TrainingSetController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TrainingSetVersionDTO>> {
-        let versions = try await TrainingSetVersion.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: versions.map(TrainingSetVersionDTO.init), total: versions.count))
+        let query = TrainingSetVersion.query(on: database)
+        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
+        let total = try await query.count()
+        let versions = try await query.sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: versions.map(TrainingSetVersionDTO.init), total: total))
     }
 
-    /// By row id or by content hash (`version_id`).
+    /// By row id or by content hash (`version_id`), among the caller's projects.
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<TrainingSetVersionDTO> {
+        let identity = try context.requireIdentity()
         let key = context.parameters.get("id") ?? ""
         let query = TrainingSetVersion.query(on: database)
         if let id = UUID(uuidString: key) { query.filter(\.$id == id) } else { query.filter(\.$versionID == key) }
+        // The same content may be a version in several projects: look only in the caller's.
+        if let projects = try await access.readableProjects(identity) { query.filter(\.$project.$id ~~ projects) }
         guard let version = try await query.first() else { throw NotFound(resource: "training-set version", id: key) }
         return JSONResponse(TrainingSetVersionDTO(version))
     }

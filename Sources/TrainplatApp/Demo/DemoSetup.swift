@@ -7,6 +7,7 @@ import TrainplatCore
 struct DemoSetup {
     let config: AppConfig
     let database: any Database
+    let auth: AuthService
     let say: @Sendable (String) -> Void
 
     static let window = (
@@ -15,6 +16,7 @@ struct DemoSetup {
 
     struct Started {
         var run: PipelineRun
+        var adminPassword: String
         var version: PipelineVersion
         var snapshotRows: String
     }
@@ -23,7 +25,8 @@ struct DemoSetup {
         try await checkPython()
         let sourcePath = config.dataDirectory + "/sources/demo-snapshots.sqlite"
         let seeded = try await seedSnapshots(into: sourcePath)
-        let (user, project) = try await demoAccount()
+        let password = RandomSecret.hex(bytes: 12)
+        let (user, project) = try await demoAccount(password: try auth.hashPassword(password))
         try await registerSource(path: sourcePath, projectID: project)
         let specText = try Self.pipelineSpec()
         let registered = try await PipelineService(database: database).register(specText: specText, projectID: project, userID: user)
@@ -33,7 +36,7 @@ struct DemoSetup {
             "train_end": .string(Self.window.trainEnd), "eval_end": .string(Self.window.end),
         ]
         let run = try await RunService(database: database).start(versionID: try registered.version.requireID(), params: params, userID: user)
-        return Started(run: run, version: registered.version, snapshotRows: seeded)
+        return Started(run: run, adminPassword: password, version: registered.version, snapshotRows: seeded)
     }
 
     static func pipelineSpec() throws -> String {
@@ -84,14 +87,13 @@ struct DemoSetup {
         return await ProcessLauncher.waitForExit(of: pid)
     }
 
-    private func demoAccount() async throws -> (user: UUID, project: UUID) {
-        var user = try await User.query(on: database).filter(\.$username == "demo").first()
-        if user == nil {
-            let created = User(username: "demo", passwordHash: nil, isAdmin: true)
-            try await created.create(on: database)
-            user = created
-        }
-        let userID = try user?.requireID() ?? UUID()
+    /// The throwaway admin `demo`, with a fresh random password on every demo start.
+    private func demoAccount(password hash: String) async throws -> (user: UUID, project: UUID) {
+        let user = try await User.query(on: database).filter(\.$username == "demo").first()
+            ?? User(username: "demo", passwordHash: hash, isAdmin: true)
+        user.passwordHash = hash
+        try await user.save(on: database)
+        let userID = try user.requireID()
         if let project = try await Project.query(on: database).filter(\.$name == "demo").first() {
             return (userID, try project.requireID())
         }

@@ -1,7 +1,27 @@
+import Foundation
 import Hummingbird
+import TrainplatCore
 
-/// The request context of every route; auth adds the caller's identity here later.
-public typealias AppRequestContext = BasicRequestContext
+/// The request context of every route: Hummingbird's core storage plus who is calling.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `AuthMiddleware` when the request carried a valid credential.
+    var identity: Identity?
+    /// The peer, for the audit log.
+    let remoteAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        identity = nil
+        remoteAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// The caller, or 401 when the request is anonymous.
+    func requireIdentity() throws -> Identity {
+        guard let identity else { throw Problem(status: .unauthorized, title: "Unauthorized", detail: "this route needs a bearer token or API key") }
+        return identity
+    }
+}
 
 extension Router {
     /// Reads a UUID path parameter, answering 404 (not 400) for malformed ids so that a
@@ -12,8 +32,6 @@ extension Router {
         return id
     }
 }
-
-import Foundation
 
 /// Encodes DTOs as snake_case JSON with ISO-8601 dates and sorted keys.
 struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
@@ -35,7 +53,41 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     }
 }
 
-/// A page of a list endpoint.
+/// Decodes a JSON request body into a DTO, answering 400 with the offending field.
+enum RequestBody {
+    static let maxBytes = 1 << 20
+
+    static func decode<Value: Decodable>(_ type: Value.Type, from request: Request) async throws -> Value {
+        let buffer = try await request.body.collect(upTo: maxBytes)
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(type, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(key.stringValue.snakeCased)' is required")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let path = context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(path)' has the wrong type: \(context.debugDescription)")
+        } catch {
+            throw Problem(status: .badRequest, title: "Bad request", detail: "the body is not the expected JSON object")
+        }
+    }
+}
+
+extension String {
+    fileprivate var snakeCased: String {
+        unicodeScalars.reduce(into: "") { result, scalar in
+            if CharacterSet.uppercaseLetters.contains(scalar) {
+                result += "_" + String(scalar).lowercased()
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+    }
+}
+
+/// A page of a list endpoint: the newest items (at most 100 so far) and how many exist.
 struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     var items: [Item]
     var total: Int

@@ -36,6 +36,7 @@ struct ModelVersionDTO: Encodable, Sendable {
 /// `/api/v1/model-versions`: the model registry.
 struct ModelVersionController {
     let database: any Database
+    let access: ProjectAccess
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
@@ -43,13 +44,17 @@ struct ModelVersionController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<ModelVersionDTO>> {
-        let versions = try await ModelVersion.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: versions.map(ModelVersionDTO.init), total: versions.count))
+        let query = ModelVersion.query(on: database)
+        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
+        let total = try await query.count()
+        let versions = try await query.sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: versions.map(ModelVersionDTO.init), total: total))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelVersionDTO> {
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "model version")
         guard let version = try await ModelVersion.find(id, on: database) else { throw NotFound(resource: "model version", id: id.uuidString) }
+        try await access.require(try context.requireIdentity(), .read, .modelVersion, in: version.$project.id, id: id.uuidString)
         return JSONResponse(ModelVersionDTO(version))
     }
 }

@@ -42,6 +42,12 @@ struct PipelineDetailDTO: Encodable, Sendable {
     var versions: [PipelineVersionDTO]
 }
 
+struct StartRunRequest: Decodable {
+    var version: Int?
+    var params: [String: JSONValue]?
+    var logicalTime: Date?
+}
+
 struct SpecValidationDTO: Encodable, Sendable {
     var valid: Bool
     var name: String

@@ -6,6 +6,7 @@ import TrainplatCore
 /// `/api/v1/runs`: runs with their task states, attempts and logs.
 struct RunController {
     let database: any Database
+    let access: ProjectAccess
     /// Log tails returned by the API are capped; the full log stays on disk.
     static let maxLogBytes = 256 * 1024
 
@@ -17,8 +18,11 @@ struct RunController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {
-        let runs = try await PipelineRun.query(on: database).sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: runs.map { RunDTO($0, tasks: nil) }, total: runs.count))
+        let query = PipelineRun.query(on: database)
+        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
+        let total = try await query.count()
+        let runs = try await query.sort(\.$createdAt, .descending).limit(100).all()
+        return JSONResponse(Page(items: runs.map { RunDTO($0, tasks: nil) }, total: total))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
@@ -46,6 +50,12 @@ struct RunController {
     private func findRun(_ context: AppRequestContext) async throws -> PipelineRun {
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "run")
         guard let run = try await PipelineRun.find(id, on: database) else { throw NotFound(resource: "run", id: id.uuidString) }
+        let identity = try context.requireIdentity()
+        if case .task(let runID) = identity.credential {
+            guard runID == id else { throw NotFound(resource: "run", id: id.uuidString) }
+            return run
+        }
+        try await access.require(identity, .read, .run, in: run.$project.id, id: id.uuidString)
         return run
     }
 

@@ -13,6 +13,7 @@ struct TaskRunner: Sendable {
     let executor: LocalExecutor
     let owner: String
     let boundPort: BoundPort
+    let auth: AuthService
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -57,7 +58,7 @@ struct TaskRunner: Sendable {
             } else {
                 command = try await renderCommand(taskSpec, run: run)
             }
-            end = await execute(command: command, taskSpec: taskSpec, task: task, runID: runID, attempt: attempt)
+            end = await execute(command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt)
         } catch let error as TemplateError {
             end = .launchFailed(reason: "could not render the task's templates: \(error.message)")
         } catch {
@@ -88,11 +89,15 @@ struct TaskRunner: Sendable {
             logicalTime: run.logicalTime)
     }
 
-    private func execute(command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, attempt: TaskAttempt) async -> AttemptEnd {
+    private func execute(
+        command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, userID: UUID, attempt: TaskAttempt
+    ) async -> AttemptEnd {
         let taskID = task.id ?? UUID()
         let processSpec = TaskProcessSpec(
             command: command,
-            environment: environment(directory: attempt.workDirectory, runID: runID, taskID: taskID),
+            environment: environment(
+                directory: attempt.workDirectory, runID: runID, taskID: taskID,
+                token: auth.taskToken(userID: userID, runID: runID, lifetime: taskSpec.timeoutSeconds ?? 86400)),
             workDirectory: attempt.workDirectory, logPath: attempt.logPath,
             timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
@@ -117,7 +122,7 @@ struct TaskRunner: Sendable {
         return renewed ? .keepRunning : .stop(reason: "the task's lease was lost (cancelled or taken over)")
     }
 
-    private func environment(directory: String, runID: UUID, taskID: UUID) -> [String: String] {
+    private func environment(directory: String, runID: UUID, taskID: UUID, token: String) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"].contains($0.key) }
         return inherited.merging([
             "TRAINPLAT_TASK_DIR": directory,
@@ -125,6 +130,7 @@ struct TaskRunner: Sendable {
             "TRAINPLAT_TASK_ID": taskID.uuidString.lowercased(),
             "TRAINPLAT_API_URL": "http://\(config.host):\(boundPort.value)",
             "TRAINPLAT_DATA_DIR": config.dataDirectory,
+            "TRAINPLAT_TOKEN": token,
             "PYTHONUNBUFFERED": "1",
         ]) { _, contract in contract }
     }

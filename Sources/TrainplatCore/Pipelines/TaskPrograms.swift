@@ -3,6 +3,7 @@
 public enum TaskPrograms {
     public static let builtIn: Set<String> = [
         "doris.extract",
+        "doris.test_connection",
         "datasets.training_set",
         "learning.train",
         "learning.evaluate",

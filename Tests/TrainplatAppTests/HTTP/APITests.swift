@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -35,9 +36,10 @@ struct APITests {
             // setup
             let run = try await app.run(spec: "name: api-run\ntasks:\n  hello: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
             let id = try run.requireID().uuidString.lowercased()
+            let admin = try app.headers(for: try await app.user(admin: true))
             // act + check
             try await Application(router: app.app.buildRouter()).test(.router) { client in
-                try await client.execute(uri: "/api/v1/runs/\(id)", method: .get) { response in
+                try await client.execute(uri: "/api/v1/runs/\(id)", method: .get, headers: admin) { response in
                     #expect(response.status == .ok)
                     let body = try json(response.body)
                     #expect(body["status"] == .string("succeeded"))
@@ -45,7 +47,7 @@ struct APITests {
                     #expect(tasks.first?.objectValue?["name"] == .string("hello"))
                     #expect(tasks.first?.objectValue?["status"] == .string("succeeded"))
                 }
-                try await client.execute(uri: "/api/v1/runs/\(id)/tasks/hello/attempts", method: .get) { response in
+                try await client.execute(uri: "/api/v1/runs/\(id)/tasks/hello/attempts", method: .get, headers: admin) { response in
                     #expect(response.status == .ok)
                 }
             }
@@ -55,8 +57,9 @@ struct APITests {
     @Test(arguments: ["/api/v1/runs/\(UUID())", "/api/v1/runs/not-a-uuid", "/api/v1/model-versions/\(UUID())", "/api/v1/training-set-versions/abc"])
     func test_unknownResource_is404ProblemJSON(uri: String) async throws {
         try await TestApp.with { app in
+            let admin = try app.headers(for: try await app.user(admin: true))
             try await Application(router: app.app.buildRouter()).test(.router) { client in
-                try await client.execute(uri: uri, method: .get) { response in
+                try await client.execute(uri: uri, method: .get, headers: admin) { response in
                     let body = try json(response.body)
                     #expect(response.status == .notFound)
                     #expect(response.headers[.contentType] == "application/problem+json")
@@ -69,8 +72,9 @@ struct APITests {
     @Test func test_validate_invalidSpec_is422WithEveryIssue() async throws {
         try await TestApp.with { app in
             let spec = "name: bad\ntasks:\n  a: {needs: [b], command: [x]}\n  b: {needs: [a], command: [x], colour: blue}\n"
+            let user = try app.headers(for: try await app.user())
             try await Application(router: app.app.buildRouter()).test(.router) { client in
-                try await client.execute(uri: "/api/v1/pipelines/validate", method: .post, body: ByteBuffer(string: spec)) { response in
+                try await client.execute(uri: "/api/v1/pipelines/validate", method: .post, headers: user, body: ByteBuffer(string: spec)) { response in
                     #expect(response.status == .unprocessableContent)
                     let issues = try json(response.body)["issues"]?.arrayValue ?? []
                     let paths = issues.compactMap { $0.objectValue?["path"]?.stringValue }

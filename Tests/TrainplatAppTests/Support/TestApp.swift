@@ -1,4 +1,5 @@
 import FluentKit
+import HTTPTypes
 import Foundation
 import Logging
 import SQLKit
@@ -26,8 +27,12 @@ struct TestApp {
         let postgres = usesPostgres ? try await PostgresScratch.create() : nil
         var config = AppConfig(dataDirectory: directory, port: 0, database: postgres.map { .postgres(url: $0.url) } ?? .sqliteMemory)
         config.heartbeatSeconds = 1
+        config.bcryptCost = 4
         configure(&config)
-        let app = try TrainplatApp(config: config, logger: Logger(label: "test"))
+        // Errors only: the scheduler's expected warnings (failing test tasks) would drown the output.
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let app = try TrainplatApp(config: config, logger: logger)
         do {
             try await app.metadata.migrate()
             try await body(TestApp(app: app, directory: directory))
@@ -39,6 +44,27 @@ struct TestApp {
         await app.metadata.shutdown()
         try await postgres?.drop()
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// A user with a password (for login tests) and, optionally, admin rights.
+    func user(_ name: String = "user-\(UUID().uuidString.prefix(6))", admin: Bool = false, password: String = "correct horse battery") async throws -> User {
+        let user = User(username: name, passwordHash: try app.auth.hashPassword(password), isAdmin: admin)
+        try await user.create(on: database)
+        return user
+    }
+
+    func project(_ name: String = "project-\(UUID().uuidString.prefix(6))", members: [(User, ProjectRole)]) async throws -> Project {
+        let project = Project(name: name)
+        try await project.create(on: database)
+        for (user, role) in members {
+            try await Membership(userID: try user.requireID(), projectID: try project.requireID(), role: role).create(on: database)
+        }
+        return project
+    }
+
+    /// `Authorization` headers carrying a fresh access token for `user`.
+    func headers(for user: User) throws -> HTTPFields {
+        [.authorization: "Bearer \(try app.auth.accessToken(for: user).token)"]
     }
 
     /// A user and project to own what a test creates.

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class DemoSummary:
     training_set_version: str
     training_set_rows: int
     model_version: str
+    token: str
 
 
 def _read_summary(process: subprocess.Popen[str]) -> DemoSummary:
@@ -48,14 +50,27 @@ def _read_summary(process: subprocess.Popen[str]) -> DemoSummary:
     run = re.search(r"^run ([0-9a-f-]{36}) succeeded", text, re.MULTILINE)
     training_set = re.search(r"training-set version:\s+([0-9a-f]{64}) \((\d+) rows\)", text)
     model = re.search(r"model version:\s+([0-9a-f-]{36})", text)
+    password = re.search(r"admin login for the API: demo / (\S+)", text)
     summary_missing = f"demo output lacks its summary:\n{text}"
     assert api, summary_missing
     assert run, summary_missing
     assert training_set, summary_missing
     assert model, summary_missing
+    assert password, summary_missing
+    token = _login(api[1], "demo", password[1])
     return DemoSummary(
-        process, lines, api[1], run[1], training_set[1], int(training_set[2]), model[1]
+        process, lines, api[1], run[1], training_set[1], int(training_set[2]), model[1], token
     )
+
+
+def _login(api: str, username: str, password: str) -> str:
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(
+        f"{api}/api/v1/auth/login", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        token: str = json.loads(response.read())["access_token"]
+    return token
 
 
 @pytest.fixture(scope="module")
@@ -78,21 +93,25 @@ def demo(trainplat_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             process.wait(timeout=60)
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
+def _get(url: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def test_demo_prints_ids_that_the_api_serves(demo: DemoSummary) -> None:
-    run = _get(f"{demo.api}/api/v1/runs/{demo.run_id}")
+    run = _get(f"{demo.api}/api/v1/runs/{demo.run_id}", demo.token)
     assert run["status"] == "succeeded"
     assert sorted(task["status"] for task in run["tasks"]) == ["succeeded"] * 6
 
-    training_set = _get(f"{demo.api}/api/v1/training-set-versions/{demo.training_set_version}")
+    training_set = _get(
+        f"{demo.api}/api/v1/training-set-versions/{demo.training_set_version}", demo.token
+    )
     assert training_set["row_count"] == demo.training_set_rows
     assert training_set["pipeline_run_id"].lower() == demo.run_id
 
-    model = _get(f"{demo.api}/api/v1/model-versions/{demo.model_version}")
+    model = _get(f"{demo.api}/api/v1/model-versions/{demo.model_version}", demo.token)
     assert model["metrics"]["evaluation"]["auc"] > 0.6
 
 
@@ -102,7 +121,7 @@ def test_demo_shows_progress_while_running(demo: DemoSummary) -> None:
 
 
 def test_demo_metrics_count_its_requests_and_tasks(demo: DemoSummary) -> None:
-    _get(f"{demo.api}/api/v1/runs/{demo.run_id}")
+    _get(f"{demo.api}/api/v1/runs/{demo.run_id}", demo.token)
     with urllib.request.urlopen(f"{demo.api}/metrics", timeout=10) as response:
         metrics = response.read().decode()
     assert re.search(r"hb_requests\{[^}]*/api/v1/runs/\{id\}", metrics), metrics[:2000]
@@ -111,6 +130,13 @@ def test_demo_metrics_count_its_requests_and_tasks(demo: DemoSummary) -> None:
     assert int(succeeded[1]) >= 6
 
 
+def test_demo_api_refuses_anonymous_callers(demo: DemoSummary) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        _get(f"{demo.api}/api/v1/runs/{demo.run_id}")
+    assert refused.value.code == 401
+
+
+# Last: it stops the server the module shares.
 def test_demo_stops_cleanly_on_ctrl_c(demo: DemoSummary) -> None:
     assert _get(f"{demo.api}/ready")["status"] == "ready"
     demo.process.send_signal(signal.SIGINT)

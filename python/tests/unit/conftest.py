@@ -18,13 +18,18 @@ SourceFactory = Callable[[Sequence[SnapshotRow]], Path]
 
 
 def snapshot(
-    uuid: str, seconds: float, features: dict[str, Any], *, is_tag: bool = False, node_id: int = 1
+    uuid: str,
+    seconds: float,
+    features: dict[str, Any],
+    *,
+    is_tag: bool = False,
+    node_id: int | str = 1,
 ) -> SnapshotRow:
     """A row `seconds` after T0."""
     moment = T0 + timedelta(seconds=seconds)
     return SnapshotRow(
         uuid=uuid,
-        node_id=node_id,
+        node_id=str(node_id),
         time=encode_time(moment),
         features=json.dumps(features),
         is_tag=is_tag,

@@ -29,7 +29,8 @@ def test_extract_window_is_half_open(context: TaskContext, make_source: SourceFa
     table = pq.read_table(result.outputs["snapshots"])
     assert table.column("uuid").to_pylist() == ["at-start", "inside"]
     assert result.outputs["rows"] == 2
-    assert result.metrics == {"rows": 2.0}
+    assert result.metrics == {"rows": 2.0, "cache_hit": 0.0}
+    assert result.outputs["cache"] == "off"
 
 
 def test_extract_parses_features_into_typed_columns(
@@ -56,7 +57,7 @@ def test_extract_parses_features_into_typed_columns(
     assert rows[0]["amount"] == 3.0
     assert rows[0]["flag"] == 1.0
     assert rows[0]["is_tag"] is True
-    assert rows[0]["node_id"] == 7
+    assert rows[0]["node_id"] == "7"
     assert rows[0]["time"] == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
     assert [row["mixed"] for row in rows] == [None, "1", "one"]
     assert rows[2]["amount"] is None

@@ -67,7 +67,9 @@ def build_training_set(
 
     columns: dict[str, pa.Array] = {
         "uuid": pa.array(entity_names[entity[label_rows]], pa.string()),
-        "node_id": pa.array(table.column("node_id").to_numpy()[order][label_rows], pa.int64()),
+        "node_id": pa.array(
+            table.column("node_id").to_numpy(zero_copy_only=False)[order][label_rows], pa.string()
+        ),
         "label_time": pa.array(label_time, pa.int64()).cast(TIME_TYPE),
         "label": pa.array(label_values[label_rows].astype(np.int8), pa.int8()),
         "length": pa.array(valid.sum(axis=1).astype(np.int32), pa.int32()),

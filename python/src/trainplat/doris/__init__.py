@@ -1,1 +1,6 @@
-"""The embedded "Doris" feature-snapshot source and the `doris.extract` task program."""
+"""Feature-snapshot sources ("Doris"): the embedded SQLite file, MariaDB and Apache Doris
+over the MySQL protocol; task programs `doris.extract` and `doris.test_connection`."""
+
+from trainplat.doris.keys import validate_feature_key
+
+__all__ = ["validate_feature_key"]

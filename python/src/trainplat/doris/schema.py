@@ -1,7 +1,8 @@
-"""The `feature_snapshots` table: its DDL and how its `time` column is encoded.
+"""The `feature_snapshots` table: its name, its row type and how times are encoded as text.
 
-This is the one place that knows the table's layout; the MariaDB/Doris dialects added later
-put their DDL next to SQLITE_DDL."""
+The DDL of each kind of source (SQLite, MariaDB, Doris) is in `dialects.py`. Columns follow
+the seed: uuid and node_id are text (VARCHAR(255)), time and created_at UTC timestamps,
+features a JSON object, is_tag a boolean."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,20 +13,6 @@ import numpy.typing as npt
 
 TABLE = "feature_snapshots"
 
-SQLITE_DDL = (
-    f"""
-CREATE TABLE IF NOT EXISTS {TABLE} (
-    uuid TEXT NOT NULL,
-    node_id INTEGER NOT NULL,
-    time TEXT NOT NULL,
-    features TEXT NOT NULL,
-    is_tag INTEGER NOT NULL DEFAULT 0 CHECK (is_tag IN (0, 1)),
-    created_at TEXT NOT NULL
-)
-""",
-    f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_time ON {TABLE} (time)",
-)
-
 # SQLite has no timestamp type: times are stored as fixed-width UTC text, so comparing the
 # text compares the instants and the time index serves range queries.
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -35,6 +22,14 @@ def encode_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError(f"timestamp {moment.isoformat()} has no timezone")
     return moment.astimezone(UTC).strftime(_TIME_FORMAT)
+
+
+def decode_time(text: str) -> datetime:
+    """The inverse of `encode_time` (also accepts ISO-8601 text with an offset)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def encode_times_us(micros: npt.NDArray[np.int64]) -> list[str]:
@@ -50,10 +45,11 @@ def decode_times_us(texts: Sequence[str]) -> npt.NDArray[np.datetime64]:
 
 @dataclass(frozen=True)
 class SnapshotRow:
-    """One row as stored: `features` is the raw JSON object text."""
+    """One row as stored: `features` is the raw JSON object text; `node_id` is text in every
+    source, as the seed's VARCHAR(255)."""
 
     uuid: str
-    node_id: int
+    node_id: str
     time: str
     features: str
     is_tag: bool

@@ -23,7 +23,7 @@ TIME_TYPE = pa.timestamp("us", tz="UTC")
 def arrow_schema(kinds: dict[str, FeatureKind]) -> pa.Schema:
     fields = [
         pa.field("uuid", pa.string(), nullable=False),
-        pa.field("node_id", pa.int64(), nullable=False),
+        pa.field("node_id", pa.string(), nullable=False),
         pa.field("time", TIME_TYPE, nullable=False),
         pa.field("is_tag", pa.bool_(), nullable=False),
     ]
@@ -38,7 +38,7 @@ def record_batch(
     objects: list[dict[str, Any]] = [json.loads(row.features) for row in rows]
     columns = [
         pa.array([row.uuid for row in rows], pa.string()),
-        pa.array([row.node_id for row in rows], pa.int64()),
+        pa.array([str(row.node_id) for row in rows], pa.string()),
         pa.array(decode_times_us([row.time for row in rows]), TIME_TYPE),
         pa.array([row.is_tag for row in rows], pa.bool_()),
     ]

@@ -1,14 +1,18 @@
-"""Sources of feature snapshots. Only the embedded SQLite source exists today; the seam is the
-`Source` base class, which the MariaDB and Apache Doris sources will implement."""
+"""Sources of feature snapshots. The `Source` base class reads a window with keyset
+pagination, whatever the dialect; each source only says how to run one statement.
+`SqliteSource` is the embedded default; `ServerSource` (server.py) serves MariaDB and Doris."""
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from trainplat.doris.schema import SQLITE_DDL, TABLE, SnapshotRow, encode_time
+from trainplat.doris.dialects import Dialect, SqliteDialect
+from trainplat.doris.query import WindowQuery
+from trainplat.doris.schema import TABLE, SnapshotRow
 
 DEFAULT_CHUNK_ROWS = 10_000
 
@@ -18,23 +22,116 @@ class SourceError(ValueError):
     so argument validation reports it against the `source` field."""
 
 
+def _key(raw: Sequence[Any]) -> tuple[Any, Any, Any]:
+    """(time, uuid, node_id) of a fetched row (columns uuid, node_id, time, ...)."""
+    return raw[2], raw[0], raw[1]
+
+
 class Source(ABC):
     """A table of feature snapshots that can be read by half-open time window [start, end)."""
 
-    @abstractmethod
-    def count_window(self, start: datetime, end: datetime) -> int: ...
+    dialect: Dialect
 
     @abstractmethod
-    def read_window(
-        self, start: datetime, end: datetime, chunk_rows: int = DEFAULT_CHUNK_ROWS
-    ) -> Iterator[list[SnapshotRow]]:
-        """Rows with start <= time < end ordered by (time, uuid), at most chunk_rows at a time."""
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one read statement and return all its rows (a chunk at most)."""
 
     @abstractmethod
     def write(self, rows: Iterable[SnapshotRow]) -> int: ...
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def identity(self) -> dict[str, Any]:
+        """What names this source's data, for cache keys; never secrets."""
+
+    def create_table(self) -> None:
+        for statement in self.dialect.ddl():
+            self.execute(statement)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Run a statement that returns nothing (DDL)."""
+        self.fetch(sql, params)
+
+    def server_version(self) -> str:
+        version, comment = self.fetch(self.dialect.version_sql(), ())[0]
+        return f"{version} ({comment})" if comment else str(version)
+
+    def ping(self) -> None:
+        self.fetch("SELECT 1", ())
+
+    def count(self, query: WindowQuery) -> int:
+        sql, params = self.dialect.count(query)
+        return int(self.fetch(sql, params)[0][0])
+
+    def read(
+        self, query: WindowQuery, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[list[SnapshotRow]]:
+        """Rows of the window ordered by (time, uuid, node_id), about chunk_rows at a time.
+
+        Each chunk is its own statement starting after the previous chunk's last key, so a
+        retried chunk resumes where it failed and no cursor stays open between chunks. Rows
+        that share the last key of a full chunk are read completely with that chunk (the
+        Doris duplicate-key model allows equal keys), so none is skipped or repeated."""
+        after: tuple[Any, Any, Any] | None = None
+        while True:
+            sql, params = self.dialect.select_chunk(query, after, chunk_rows)
+            raw = self.fetch(sql, params)
+            if not raw:
+                return
+            if len(raw) < chunk_rows:
+                yield self._rows(raw, query)
+                return
+            last = _key(raw[-1])
+            head = list(raw)
+            while head and _key(head[-1]) == last:
+                head.pop()
+            sql, params = self.dialect.select_key(query, last)
+            yield self._rows(head + self.fetch(sql, params), query)
+            after = last
+
+    def count_window(self, start: datetime, end: datetime) -> int:
+        return self.count(WindowQuery.build(start, end))
+
+    def read_window(
+        self, start: datetime, end: datetime, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[list[SnapshotRow]]:
+        return self.read(WindowQuery.build(start, end), chunk_rows)
+
+    def _rows(self, raw: Sequence[Sequence[Any]], query: WindowQuery) -> list[SnapshotRow]:
+        time_text = self.dialect.time_text
+        keys = query.feature_keys
+        rows = []
+        for record in raw:
+            uuid, node_id, time, is_tag, created_at = record[:5]
+            if keys is None:
+                features = record[5]
+                if isinstance(features, bytes):
+                    features = features.decode()
+            else:
+                # Each projected value is the JSON text of that key's value (NULL: absent);
+                # the keys passed the allow-list, so they need no escaping.
+                features = (
+                    "{"
+                    + ",".join(
+                        f'"{key}":{value}'
+                        for key, value in zip(keys, record[5:], strict=True)
+                        if value is not None
+                    )
+                    + "}"
+                )
+            rows.append(
+                SnapshotRow(
+                    uuid=uuid,
+                    node_id=str(node_id),
+                    time=time_text(time),
+                    features=features,
+                    is_tag=bool(is_tag),
+                    created_at=time_text(created_at),
+                )
+            )
+        return rows
 
     def __enter__(self) -> "Source":
         return self
@@ -48,11 +145,25 @@ class Source(ABC):
         self.close()
 
 
+def sqlite_identity(path: Path) -> dict[str, Any]:
+    """Size and modification time stand for the content: appending rows changes them."""
+    stat = path.stat()
+    return {
+        "kind": "sqlite",
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
 class SqliteSource(Source):
     """The embedded default: a SQLite file holding the `feature_snapshots` table."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    dialect = SqliteDialect()
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None = None) -> None:
         self._connection = connection
+        self._path = path
 
     @classmethod
     def open_existing(cls, path: Path) -> "SqliteSource":
@@ -70,59 +181,40 @@ class SqliteSource(Source):
         if found is None:
             connection.close()
             raise SourceError(f"source {path} has no table {TABLE}")
-        return cls(connection)
+        return cls(connection, path)
 
     @classmethod
     def create(cls, path: Path) -> "SqliteSource":
-        connection = sqlite3.connect(path)
-        for statement in SQLITE_DDL:
-            connection.execute(statement)
-        connection.commit()
-        return cls(connection)
+        source = cls(sqlite3.connect(path), path)
+        source.create_table()
+        source._connection.commit()
+        return source
 
-    def count_window(self, start: datetime, end: datetime) -> int:
-        row = self._connection.execute(
-            f"SELECT COUNT(*) FROM {TABLE} WHERE time >= ? AND time < ?",
-            (encode_time(start), encode_time(end)),
-        ).fetchone()
-        return int(row[0])
-
-    def read_window(
-        self, start: datetime, end: datetime, chunk_rows: int = DEFAULT_CHUNK_ROWS
-    ) -> Iterator[list[SnapshotRow]]:
-        cursor = self._connection.execute(
-            f"SELECT uuid, node_id, time, features, is_tag, created_at FROM {TABLE} "
-            "WHERE time >= ? AND time < ? ORDER BY time, uuid",
-            (encode_time(start), encode_time(end)),
-        )
-        try:
-            # fetchmany streams from SQLite's cursor: memory stays bounded by chunk_rows.
-            while chunk := cursor.fetchmany(chunk_rows):
-                yield [
-                    SnapshotRow(
-                        uuid=uuid,
-                        node_id=node_id,
-                        time=time,
-                        features=features,
-                        is_tag=bool(is_tag),
-                        created_at=created_at,
-                    )
-                    for uuid, node_id, time, features, is_tag, created_at in chunk
-                ]
-        finally:
-            cursor.close()
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, tuple(params)).fetchall()
 
     def write(self, rows: Iterable[SnapshotRow]) -> int:
         cursor = self._connection.executemany(
-            f"INSERT INTO {TABLE} (uuid, node_id, time, features, is_tag, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            self.dialect.insert(),
             (
-                (row.uuid, row.node_id, row.time, row.features, int(row.is_tag), row.created_at)
+                (
+                    row.uuid,
+                    str(row.node_id),
+                    row.time,
+                    row.features,
+                    int(row.is_tag),
+                    row.created_at,
+                )
                 for row in rows
             ),
         )
         self._connection.commit()
         return cursor.rowcount
+
+    def identity(self) -> dict[str, Any]:
+        if self._path is None:
+            raise SourceError("an unnamed SQLite connection has no identity")
+        return sqlite_identity(self._path)
 
     def close(self) -> None:
         self._connection.close()

@@ -92,7 +92,7 @@ class SyntheticSnapshots:
                 features[LABEL_KEY] = int(self.label[row])
             yield SnapshotRow(
                 uuid=self.entity_uuids[self.entity[row]],
-                node_id=int(self.node_id[row]),
+                node_id=str(self.node_id[row]),
                 time=times[row],
                 features=json.dumps(features, separators=(",", ":")),
                 is_tag=bool(self.is_tag[row]),

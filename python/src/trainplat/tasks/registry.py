@@ -12,6 +12,7 @@ from trainplat.tasks.program import TaskProgram
 # names; tests/unit/test_registry_matches_control_plane.py keeps the two in step.
 _PROGRAM_LOCATIONS: dict[str, str] = {
     "doris.extract": "trainplat.doris.extract:EXTRACT_PROGRAM",
+    "doris.test_connection": "trainplat.doris.connection_check:TEST_CONNECTION_PROGRAM",
     "datasets.training_set": "trainplat.datasets.training_set:TRAINING_SET_PROGRAM",
     "learning.train": "trainplat.learning.train:TRAIN_PROGRAM",
     "learning.evaluate": "trainplat.learning.evaluate:EVALUATE_PROGRAM",

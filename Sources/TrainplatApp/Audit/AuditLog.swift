@@ -1,0 +1,25 @@
+import FluentKit
+import Foundation
+import TrainplatCore
+
+/// Appends audit events: every write and every auth event, with who, what, from where and
+/// how it ended. Nothing ever updates or deletes them.
+struct AuditLog: Sendable {
+    let database: any Database
+
+    struct Target {
+        var kind: String
+        var id: String?
+        var projectID: UUID?
+    }
+
+    func record(
+        actor: Identity?, action: String, resource: Target, outcome: String = "success", from address: String? = nil,
+        details: JSONObject = [:]
+    ) async throws {
+        let event = AuditEvent(actorID: actor?.userID, projectID: resource.projectID, action: action, resourceType: resource.kind, resourceID: resource.id, details: details)
+        event.outcome = outcome
+        event.remoteAddress = address
+        try await event.create(on: database)
+    }
+}

@@ -1,0 +1,43 @@
+import FluentKit
+import Foundation
+import TrainplatCore
+
+/// Authorization for project resources. A caller who may not even read a resource gets a
+/// 404, exactly as if it did not exist, so ids of other tenants never leak; a member who
+/// may read but not act gets a 403.
+struct ProjectAccess: Sendable {
+    let database: any Database
+
+    func caller(_ identity: Identity, in projectID: UUID) async throws -> Caller {
+        switch identity.credential {
+        case .apiKey(let keyProject?) where keyProject != projectID:
+            return Caller(isAdmin: false, role: nil)
+        case .task:
+            // Task tokens reach their own run only (RunController checks that); nothing else.
+            return Caller(isAdmin: false, role: nil)
+        default:
+            break
+        }
+        let membership = try await Membership.query(on: database)
+            .filter(\.$user.$id == identity.userID).filter(\.$project.$id == projectID).first()
+        return Caller(isAdmin: identity.isAdmin, role: membership?.role)
+    }
+
+    /// Throws 404 or 403 unless `identity` may do `action` on a `resource` of `projectID`.
+    func require(_ identity: Identity, _ action: Action, _ resource: ResourceKind, in projectID: UUID, id: String) async throws {
+        let caller = try await caller(identity, in: projectID)
+        guard PermissionPolicy.allows(caller, .read, resource) else { throw NotFound(resource: resource.rawValue, id: id) }
+        guard PermissionPolicy.allows(caller, action, resource) else {
+            throw Problem(status: .forbidden, title: "Forbidden", detail: "your role in this project may not \(action.rawValue) \(resource.rawValue)s")
+        }
+    }
+
+    /// The projects whose resources `identity` may list; nil means all (admins).
+    func readableProjects(_ identity: Identity) async throws -> [UUID]? {
+        if identity.isAdmin, case .accessToken = identity.credential { return nil }
+        if case .apiKey(let keyProject?) = identity.credential { return [keyProject] }
+        if case .task = identity.credential { return [] }
+        let memberships = try await Membership.query(on: database).filter(\.$user.$id == identity.userID).all()
+        return memberships.map(\.$project.id)
+    }
+}

@@ -1,0 +1,33 @@
+"""Servers for integration tests. MariaDB (standing in for Doris over the MySQL protocol) is
+started by scripts/services.sh, which prints TRAINPLAT_TEST_MARIADB_URL."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from trainplat.doris.connection import ServerConfig, dispose_engines
+from trainplat.doris.server import ServerSource
+
+MARIADB_URL_ENV = "TRAINPLAT_TEST_MARIADB_URL"
+
+
+@pytest.fixture
+def mariadb_url() -> str:
+    url = os.environ.get(MARIADB_URL_ENV)
+    if not url:
+        message = f'{MARIADB_URL_ENV} is not set: run eval "$(scripts/services.sh)"'
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def mariadb(mariadb_url: str) -> Iterator[ServerSource]:
+    """A MariaDB source with a fresh, empty feature_snapshots table."""
+    source = ServerSource(ServerConfig(mariadb_url))
+    source.execute("DROP TABLE IF EXISTS feature_snapshots")
+    source.create_table()
+    yield source
+    dispose_engines()

@@ -1,0 +1,246 @@
+"""The MySQL-protocol source against a real MariaDB server, compared with SQLite."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pymysql
+import pytest
+from sqlalchemy.exc import ProgrammingError
+
+from tests.unit.conftest import T0, new_context, snapshot
+from trainplat.doris.connection import PoolSettings, RetryPolicy, ServerConfig
+from trainplat.doris.connection_check import check_connection
+from trainplat.doris.extract import extract
+from trainplat.doris.query import WindowQuery
+from trainplat.doris.schema import SnapshotRow
+from trainplat.doris.server import ServerSource
+from trainplat.doris.source import SqliteSource
+from trainplat.synthetic.generator import SyntheticConfig, generate
+
+pytestmark = pytest.mark.integration
+
+END = T0 + timedelta(days=2)
+HOSTILE = [
+    "'; DROP TABLE feature_snapshots; --",
+    "a'b",
+    'x"y',
+    "back`tick",
+    "ü-ß",
+    "😀",
+    "\\",
+    "%s",
+    "trailing ",
+    "100%",
+]
+
+
+def _rows() -> list[SnapshotRow]:
+    config = SyntheticConfig(
+        start=T0, end=END, entities=40, features=12, seed=3, snapshots_per_entity=15
+    )
+    return list(generate(config).snapshot_rows())
+
+
+def _both(tmp_path: Path, mariadb: ServerSource, rows: list[SnapshotRow]) -> Path:
+    path = tmp_path / "source.sqlite"
+    with SqliteSource.create(path) as sqlite:
+        sqlite.write(rows)
+    mariadb.write(rows)
+    return path
+
+
+def _connect(url: str) -> Any:
+    parsed = ServerConfig(url).parsed_url()
+    return pymysql.connect(
+        host=parsed.host, port=parsed.port or 3306, user=parsed.username, database=parsed.database
+    )
+
+
+def test_mariadb_ddl_is_accepted_and_idempotent(mariadb: ServerSource) -> None:
+    mariadb.create_table()
+
+    columns = mariadb.fetch(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION",
+        ["feature_snapshots"],
+    )
+    assert [name for name, _ in columns] == [
+        "uuid",
+        "node_id",
+        "time",
+        "features",
+        "is_tag",
+        "created_at",
+    ]
+    assert dict(columns)["node_id"] == "varchar"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"feature_keys": ["num_00", "cat_00", "label", "absent"]},
+        {"is_tag": True, "feature_keys": ["label", "num_01"]},
+        {"node_ids": ["1", "2", "3"], "chunk_rows": 7},
+    ],
+    ids=["all", "projection", "tagged", "nodes"],
+)
+def test_mariadb_extract_equals_sqlite(
+    tmp_path: Path, mariadb: ServerSource, mariadb_url: str, query: dict[str, Any]
+) -> None:
+    rows = _rows()
+    path = _both(tmp_path, mariadb, rows)
+    uuids = sorted({row.uuid for row in rows})[:10]
+    start, end = T0 + timedelta(hours=3), T0 + timedelta(hours=40)
+    arguments: dict[str, Any] = {"start": start, "end": end, "uuids": uuids, **query}
+
+    lite = extract(new_context(tmp_path, "sqlite"), source=path, **arguments)
+    maria = extract(new_context(tmp_path, "mariadb"), source_url=mariadb_url, **arguments)
+
+    assert maria.outputs["rows"] == lite.outputs["rows"]
+    assert int(str(lite.outputs["rows"])) > 0
+    left = pq.read_table(str(lite.outputs["snapshots"]))
+    right = pq.read_table(str(maria.outputs["snapshots"]))
+    assert right.equals(left)
+    times = right.column("time").to_pylist()
+    assert min(times) >= start
+    assert max(times) < end
+
+
+def test_mariadb_window_is_half_open(mariadb: ServerSource) -> None:
+    mariadb.write(
+        [
+            snapshot("before", -0.000001, {"x": 0}),
+            snapshot("at-start", 0, {"x": 1}),
+            snapshot("at-end", 86400, {"x": 2}),
+        ]
+    )
+
+    (chunk,) = mariadb.read(WindowQuery.build(T0, T0 + timedelta(days=1)))
+
+    assert [row.uuid for row in chunk] == ["at-start"]
+
+
+def test_mariadb_chunks_cross_equal_times_and_duplicate_keys(mariadb: ServerSource) -> None:
+    rows = [snapshot(f"u{i % 5}", 10, {"i": i}, node_id=i % 2) for i in range(20)]
+    rows += [snapshot("u1", 10, {"dup": k}, node_id=1) for k in range(3)]
+    mariadb.write(rows)
+    query = WindowQuery.build(T0, END)
+
+    whole = [row for chunk in mariadb.read(query, 1000) for row in chunk]
+    for size in (1, 3, 4):
+        flat = [row for chunk in mariadb.read(query, size) for row in chunk]
+        assert sorted(flat, key=repr) == sorted(whole, key=repr)
+    assert len(whole) == 23
+
+
+def test_mariadb_killed_connection_mid_read_is_retried(
+    mariadb: ServerSource, mariadb_url: str
+) -> None:
+    mariadb.write([snapshot(f"u{i:03d}", i, {"i": i}) for i in range(50)])
+    sleeps: list[float] = []
+    # No pre-ping: the dead connection is handed out and the query itself must fail.
+    reader = ServerSource(
+        ServerConfig(mariadb_url, pool=PoolSettings(size=1, max_overflow=0, pre_ping=False)),
+        retry=RetryPolicy(attempts=3, base_delay_s=0.01, sleep=sleeps.append),
+    )
+    chunks = reader.read(WindowQuery.build(T0, END), chunk_rows=10)
+    first = next(chunks)
+    (reader_id,) = reader.fetch("SELECT CONNECTION_ID()", ())[0]
+
+    killer = _connect(mariadb_url)
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("KILL CONNECTION %s", (reader_id,))
+    finally:
+        killer.close()
+    rest = [row for chunk in chunks for row in chunk]
+
+    assert len(first) + len(rest) == 50
+    assert len(sleeps) >= 1
+
+
+def test_mariadb_sql_error_is_not_retried(mariadb: ServerSource) -> None:
+    sleeps: list[float] = []
+    source = ServerSource(mariadb.config, retry=RetryPolicy(sleep=sleeps.append))
+
+    with pytest.raises(ProgrammingError, match="1064"):
+        source.fetch("SELEC 1", ())
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_mariadb_hostile_values_are_bound(mariadb: ServerSource, value: str) -> None:
+    mariadb.write([snapshot(value, 1, {"x": 1}), snapshot("other", 2, {"x": 2})])
+
+    (rows,) = mariadb.read(WindowQuery.build(T0, END, uuids=[value], node_ids=[value, "1"]))
+
+    assert [row.uuid for row in rows] == [value]
+    assert mariadb.count(WindowQuery.build(T0, END)) == 2
+
+
+def test_mariadb_pool_of_4_serves_32_concurrent_extractions(
+    mariadb: ServerSource, mariadb_url: str
+) -> None:
+    mariadb.write([snapshot(f"u{i:03d}", i, {"i": i}) for i in range(200)])
+    source = ServerSource(
+        ServerConfig(mariadb_url, pool=PoolSettings(size=4, max_overflow=0, timeout_s=60))
+    )
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one(_: int) -> int:
+        try:
+            return sum(len(c) for c in source.read(WindowQuery.build(T0, END), chunk_rows=25))
+        except BaseException as error:
+            with lock:
+                errors.append(error)
+            raise
+
+    with ThreadPoolExecutor(32) as pool:
+        counts = list(pool.map(one, range(32)))
+
+    assert errors == []
+    assert counts == [200] * 32
+
+
+def test_mariadb_password_env_and_connection_check(
+    tmp_path: Path, mariadb: ServerSource, mariadb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mariadb.execute("DROP USER IF EXISTS 'tp_secret'@'127.0.0.1'")
+    mariadb.execute("CREATE USER 'tp_secret'@'127.0.0.1' IDENTIFIED BY %s", ["s3cr'et"])
+    mariadb.execute("GRANT SELECT ON *.* TO 'tp_secret'@'127.0.0.1'")
+    parsed = ServerConfig(mariadb_url).parsed_url()
+    url = f"mysql+pymysql://tp_secret@{parsed.host}:{parsed.port}/{parsed.database}"
+    monkeypatch.setenv("TP_TEST_SECRET", "s3cr'et")
+
+    result = check_connection(
+        new_context(tmp_path, "check"), source_url=url, password_env="TP_TEST_SECRET", pings=3
+    )
+
+    assert result.outputs["dialect"] == "mariadb"
+    assert "MariaDB" in str(result.outputs["server_version"])
+    assert float(str(result.outputs["latency_ms"])) > 0
+
+
+def test_mariadb_extract_cache_hit_skips_query(
+    tmp_path: Path, mariadb: ServerSource, mariadb_url: str
+) -> None:
+    mariadb.write([snapshot("a", 1, {"x": 1})])
+    cache = tmp_path / "cache"
+    first = extract(
+        new_context(tmp_path, "one"), source_url=mariadb_url, start=T0, end=END, cache_dir=cache
+    )
+    mariadb.execute("DROP TABLE feature_snapshots")  # a query now would fail
+
+    second = extract(
+        new_context(tmp_path, "two"), source_url=mariadb_url, start=T0, end=END, cache_dir=cache
+    )
+
+    assert (first.outputs["cache"], second.outputs["cache"]) == ("miss", "hit")
+    assert second.outputs["rows"] == 1
+    assert datetime.now(UTC) > END
