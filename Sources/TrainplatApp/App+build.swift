@@ -60,7 +60,7 @@ public struct TrainplatApp: Sendable {
 
     public func buildRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
-        router.add(middleware: LogRequestsMiddleware(.debug))
+        router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ProblemMiddleware())
         HealthController(metadata: metadata).addRoutes(to: router)

@@ -15,11 +15,16 @@ struct APIKeyController {
         group.delete(":id", use: revoke)
     }
 
-    @Sendable func create(request: Request, context: AppRequestContext) async throws -> JSONResponse<APIKeyDTO> {
+    private static func requireLogin(_ context: AppRequestContext) throws -> Identity {
         let identity = try context.requireIdentity()
-        guard case .accessToken = identity.credential else {
-            throw Problem(status: .forbidden, title: "Forbidden", detail: "API keys are created with a login token, not with another key")
+        guard identity.isInteractiveLogin else {
+            throw Problem(status: .forbidden, title: "Forbidden", detail: "API keys are managed with a login token, not with a key or a task token")
         }
+        return identity
+    }
+
+    @Sendable func create(request: Request, context: AppRequestContext) async throws -> JSONResponse<APIKeyDTO> {
+        let identity = try Self.requireLogin(context)
         let body = try await RequestBody.decode(CreateAPIKeyRequest.self, from: request)
         let days = body.expiresInDays ?? 90
         guard (1...365).contains(days) else { throw Problem(status: .badRequest, title: "Bad request", detail: "field 'expires_in_days' must be 1...365") }
@@ -32,13 +37,13 @@ struct APIKeyController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<APIKeyDTO>> {
-        let identity = try context.requireIdentity()
+        let identity = try Self.requireLogin(context)
         let keys = try await APIKey.query(on: auth.database).filter(\.$user.$id == identity.userID).sort(\.$createdAt, .descending).all()
         return JSONResponse(Page(items: keys.map { APIKeyDTO($0) }, total: keys.count))
     }
 
     @Sendable func revoke(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try context.requireIdentity()
+        let identity = try Self.requireLogin(context)
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "api key")
         guard let key = try await APIKey.query(on: auth.database).filter(\.$id == id).filter(\.$user.$id == identity.userID).first() else {
             throw NotFound(resource: "api key", id: id.uuidString)

@@ -19,15 +19,14 @@ struct AuthController {
         let address = context.remoteAddress
         if let wait = throttle.retryAfter(username: body.username) {
             try await audit.record(actor: nil, action: "auth.login", resource: .init(kind: "user", id: body.username), outcome: "throttled", from: address)
-            var response = try Problem(status: .tooManyRequests, title: "Too many failed logins", detail: "try again in \(wait) seconds")
-                .response(from: request, context: context)
-            response.headers[.retryAfter] = String(wait)
-            return response
+            throw Problem(
+                status: .tooManyRequests, title: "Too many failed logins", detail: "try again in \(wait) seconds",
+                headers: [.retryAfter: String(wait)])
         }
         guard let user = try await auth.verifyPassword(username: body.username, password: body.password) else {
             throttle.recordFailure(username: body.username)
             try await audit.record(actor: nil, action: "auth.login", resource: .init(kind: "user", id: body.username), outcome: "denied", from: address)
-            throw Problem(status: .unauthorized, title: "Unauthorized", detail: "unknown user, wrong password or disabled account")
+            throw Problem.unauthorized("unknown user, wrong password or disabled account")
         }
         throttle.recordSuccess(username: body.username)
         let token = try auth.accessToken(for: user)

@@ -9,8 +9,13 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
-        guard header.hasPrefix("Bearer "), let identity = try await auth.identity(forBearer: String(header.dropFirst("Bearer ".count))) else {
-            throw Problem(status: .unauthorized, title: "Unauthorized", detail: "the bearer credential is invalid, expired or revoked")
+        // The scheme name is case-insensitive (RFC 9110 section 11.1).
+        guard header.lowercased().hasPrefix("bearer "), let identity = try await auth.identity(forBearer: String(header.dropFirst("bearer ".count))) else {
+            throw Problem.unauthorized("the bearer credential is invalid, expired or revoked")
+        }
+        if case .task(let runID) = identity.credential, !request.uri.path.lowercased().hasPrefix("/api/v1/runs/\(runID.uuidString.lowercased())") {
+            // A task token reaches its own run and nothing else; elsewhere it finds nothing.
+            throw NotFound(resource: "route for this task token", id: request.uri.path)
         }
         var context = context
         context.identity = identity

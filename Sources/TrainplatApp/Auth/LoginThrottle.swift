@@ -23,7 +23,18 @@ final class LoginThrottle: @unchecked Sendable {
     }
 
     func recordFailure(username: String, now: Date = Date()) {
-        lock.withLock { failures[username] = prune(username, now: now) + [now] }
+        lock.withLock {
+            // Guessing many different names must not grow memory without bound.
+            if failures.count >= Self.maxTrackedNames { forgetExpired(now: now) }
+            failures[username] = prune(username, now: now) + [now]
+        }
+    }
+
+    static let maxTrackedNames = 10_000
+
+    private func forgetExpired(now: Date) {
+        failures = failures.filter { $0.value.contains { now.timeIntervalSince($0) < window } }
+        if failures.count >= Self.maxTrackedNames { failures.removeAll() }
     }
 
     func recordSuccess(username: String) {

@@ -20,7 +20,7 @@ struct ProjectAccess: Sendable {
         }
         let membership = try await Membership.query(on: database)
             .filter(\.$user.$id == identity.userID).filter(\.$project.$id == projectID).first()
-        return Caller(isAdmin: identity.isAdmin, role: membership?.role)
+        return Caller(isAdmin: identity.actsAsAdmin, role: membership?.role)
     }
 
     /// Throws 404 or 403 unless `identity` may do `action` on a `resource` of `projectID`.
@@ -34,7 +34,7 @@ struct ProjectAccess: Sendable {
 
     /// The projects whose resources `identity` may list; nil means all (admins).
     func readableProjects(_ identity: Identity) async throws -> [UUID]? {
-        if identity.isAdmin, case .accessToken = identity.credential { return nil }
+        if identity.actsAsAdmin { return nil }
         if case .apiKey(let keyProject?) = identity.credential { return [keyProject] }
         if case .task = identity.credential { return [] }
         let memberships = try await Membership.query(on: database).filter(\.$user.$id == identity.userID).all()

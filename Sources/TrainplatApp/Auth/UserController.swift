@@ -15,7 +15,7 @@ struct UserController {
 
     static func requireAdmin(_ context: AppRequestContext) throws -> Identity {
         let identity = try context.requireIdentity()
-        guard identity.isAdmin else { throw Problem(status: .forbidden, title: "Forbidden", detail: "only admins may do this") }
+        guard identity.actsAsAdmin else { throw Problem(status: .forbidden, title: "Forbidden", detail: "only admins may do this") }
         return identity
     }
 

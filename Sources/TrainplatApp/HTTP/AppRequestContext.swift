@@ -18,7 +18,7 @@ public struct AppRequestContext: RequestContext {
 
     /// The caller, or 401 when the request is anonymous.
     func requireIdentity() throws -> Identity {
-        guard let identity else { throw Problem(status: .unauthorized, title: "Unauthorized", detail: "this route needs a bearer token or API key") }
+        guard let identity else { throw Problem.unauthorized("this route needs a bearer token or API key") }
         return identity
     }
 }

@@ -8,6 +8,12 @@ struct Problem: HTTPResponseError, Encodable {
     var title: String
     var detail: String
     var issues: [SpecIssue]?
+    /// Extra response headers (`WWW-Authenticate`, `Retry-After`); not part of the body.
+    var headers: HTTPFields = [:]
+
+    static func unauthorized(_ detail: String) -> Problem {
+        Problem(status: .unauthorized, title: "Unauthorized", detail: detail, headers: [.wwwAuthenticate: #"Bearer realm="trainplat""#])
+    }
 
     enum CodingKeys: String, CodingKey {
         case type, title, status, detail, issues
@@ -26,9 +32,9 @@ struct Problem: HTTPResponseError, Encodable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = try encoder.encode(self)
-        return Response(
-            status: status, headers: [.contentType: "application/problem+json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var fields = headers
+        fields[.contentType] = "application/problem+json"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

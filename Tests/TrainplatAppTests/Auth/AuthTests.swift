@@ -126,4 +126,46 @@ struct AuthTests {
             #expect(try await User.query(on: app.database).filter(\.$username == "admin").first()?.isAdmin == true)
         }
     }
+
+    @Test func test_taskToken_handedToTheTask_readsItsOwnRunOnly() async throws {
+        try await TestApp.with { app in
+            // setup: the task reports the token it was given
+            let run = try await app.run(spec: #"""
+                name: token
+                tasks:
+                  t: {command: [sh, -c, "printf '{\"outputs\": {\"token\": \"%s\"}}' \"$TRAINPLAT_TOKEN\" > outputs.json"]}
+                """#)
+            let token = try #require(try await app.tasks(of: run)["t"]?.outputs?["token"]?.stringValue)
+            let runID = try run.requireID().uuidString.lowercased()
+            let headers: HTTPFields = [.authorization: "Bearer \(token)"]
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                let own = try await client.execute(uri: "/api/v1/runs/\(runID)", method: .get, headers: headers)
+                let other = try await client.execute(uri: "/api/v1/runs/\(UUID())", method: .get, headers: headers)
+                let me = try await client.execute(uri: "/api/v1/auth/me", method: .get, headers: headers)
+                let keys = try await client.execute(uri: "/api/v1/api-keys", method: .get, headers: headers)
+                // check
+                #expect(own.status == .ok)
+                #expect(other.status == .notFound)
+                #expect(me.status == .notFound)
+                #expect(keys.status == .notFound)
+            }
+        }
+    }
+
+    @Test func test_adminKeyLimitedToAProject_hasNoAdminRights() async throws {
+        try await TestApp.with { app in
+            let admin = try await app.user(admin: true)
+            let project = try await app.project(members: [])
+            let key = try await app.app.auth.createAPIKey(userID: try admin.requireID(), projectID: try project.requireID(), name: "ci", lifetimeDays: 1)
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                let response = try await client.execute(
+                    uri: "/api/v1/users", method: .post, headers: [.authorization: "Bearer \(key.secret)"],
+                    body: ByteBuffer(string: #"{"username": "mallory", "password": "long enough password"}"#))
+                #expect(response.status == .forbidden)
+                let unauthorized = try await client.execute(uri: "/api/v1/auth/me", method: .get, headers: [.authorization: "Bearer tp_nope"])
+                #expect(unauthorized.headers[.wwwAuthenticate]?.hasPrefix("Bearer") == true)
+            }
+        }
+    }
 }
