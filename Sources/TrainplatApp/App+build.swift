@@ -15,6 +15,7 @@ public struct TrainplatApp: Sendable {
     let auth: AuthService
     let audit: AuditLog
     let throttle = LoginThrottle()
+    let schedulerMetrics = SchedulerMetrics()
     let logger: Logger
 
     public init(config: AppConfig, logger: Logger) throws {
@@ -72,7 +73,8 @@ public struct TrainplatApp: Sendable {
         let projects = api.group("projects")
         ProjectController(database: database, access: access, audit: audit).addRoutes(to: projects)
         PipelineController(database: database, access: access, audit: audit).addRoutes(to: api.group("pipelines"), projects: projects)
-        RunController(database: database, access: access).addRoutes(to: api.group("runs"))
+        let transitions = TaskTransitions(database: database, metrics: schedulerMetrics)
+        RunController(database: database, access: access, transitions: transitions, audit: audit).addRoutes(to: api.group("runs"))
         TrainingSetController(database: database, access: access).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
         AuditController(database: database).addRoutes(to: api.group("audit-events"))
@@ -80,7 +82,7 @@ public struct TrainplatApp: Sendable {
     }
 
     public func makeScheduler() -> Scheduler {
-        Scheduler(database: database, config: config, metrics: SchedulerMetrics(), boundPort: boundPort, auth: auth, logger: logger)
+        Scheduler(database: database, config: config, metrics: schedulerMetrics, boundPort: boundPort, auth: auth, logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.

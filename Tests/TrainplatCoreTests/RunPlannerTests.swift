@@ -35,9 +35,10 @@ struct RunPlannerTests {
         #expect(RunPlanner.outcome(states: [.succeeded, .retrying]) == nil)
     }
 
-    @Test func test_taskStates_terminalStatesNeverMoveOnExceptNothing() {
+    @Test func test_taskStates_finishedStatesMoveOnlyBackToPendingOnRetry_successNever() {
         for state in TaskState.allCases where state.isTerminal {
-            #expect(TaskState.allCases.filter { state.canTransition(to: $0) }.isEmpty, "\(state) must be final")
+            let next = TaskState.allCases.filter { state.canTransition(to: $0) }
+            #expect(next == (state == .succeeded ? [] : [.pending]), "\(state) -> \(next)")
         }
         #expect(TaskState.ready.canTransition(to: .running))
         #expect(!TaskState.pending.canTransition(to: .running))
@@ -68,5 +69,39 @@ struct QuantitiesTests {
         #expect(CronExpression.problem(in: "*/15 2-4 1,15 * 1-5") == nil)
         #expect(CronExpression.problem(in: "0 24 * * *")?.contains("hour") == true)
         #expect(CronExpression.problem(in: "0 2 * *")?.contains("5 fields") == true)
+    }
+}
+
+@Suite("Fair share of task slots")
+struct FairShareTests {
+    private func candidates(_ user: String, _ count: Int, pipeline: String? = nil, limit: Int? = nil, from start: Double = 0) -> [FairShare.Candidate] {
+        (0..<count).map { FairShare.Candidate(id: "\(user)-\($0)", user: user, pipeline: pipeline ?? user, pipelineLimit: limit, readySince: start + Double($0)) }
+    }
+
+    @Test func test_pick_smallRunIsNotStarvedByAnOlderHugeOne() {
+        // big's 1,000 tasks have all waited longer than small's 3
+        let ready = candidates("big", 1000) + candidates("small", 3, from: 5000)
+        let running = [FairShare.Occupant(user: "big", pipeline: "big")]
+        let picked = FairShare.pick(ready: ready, running: running, served: ["big": 40], globalLimit: 4, perUserLimit: nil)
+        // small catches up on running tasks first; then big, which has fewer running, gets one
+        #expect(picked == ["small-0", "small-1", "big-0"])
+    }
+
+    @Test func test_pick_equalUsers_alternateOldestFirst() {
+        let ready = candidates("a", 3) + candidates("b", 3, from: 0.5)
+        let picked = FairShare.pick(ready: ready, running: [], globalLimit: 4, perUserLimit: nil)
+        #expect(picked == ["a-0", "b-0", "a-1", "b-1"])
+    }
+
+    @Test func test_pick_respectsPerUserAndPipelineLimits() {
+        let ready = candidates("a", 5, pipeline: "p", limit: 2) + candidates("b", 5, from: 10)
+        let picked = FairShare.pick(ready: ready, running: [], globalLimit: 10, perUserLimit: 3)
+        #expect(picked.filter { $0.hasPrefix("a") }.count == 2)
+        #expect(picked.filter { $0.hasPrefix("b") }.count == 3)
+    }
+
+    @Test func test_pick_noFreeSlots_picksNothing() {
+        let running = Array(repeating: FairShare.Occupant(user: "a", pipeline: "p"), count: 2)
+        #expect(FairShare.pick(ready: candidates("b", 3), running: running, globalLimit: 2, perUserLimit: nil).isEmpty)
     }
 }

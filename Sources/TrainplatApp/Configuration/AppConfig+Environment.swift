@@ -23,6 +23,7 @@ extension AppConfig {
             database: try Self.database(from: values["TRAINPLAT_DATABASE_URL"], dataDirectory: dataDirectory),
             pythonExecutable: try reader.string("TRAINPLAT_PYTHON", default: AppConfig.defaultPython()),
             maxConcurrentTasks: try reader.int("TRAINPLAT_MAX_CONCURRENT_TASKS", default: 2, range: 1...1024),
+            maxTasksPerUser: try reader.optionalInt("TRAINPLAT_MAX_TASKS_PER_USER", range: 1...1024),
             taskLogLimitBytes: try reader.int("TRAINPLAT_TASK_LOG_LIMIT_BYTES", default: 10 << 20, range: 1024...(1 << 34)),
             heartbeatSeconds: Double(try reader.int("TRAINPLAT_HEARTBEAT_SECONDS", default: 5, range: 1...3600)),
             logLevel: try reader.logLevel("TRAINPLAT_LOG_LEVEL", default: .info),
@@ -85,7 +86,11 @@ private struct ConfigReader {
     }
 
     func int(_ name: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
-        guard let text = values[name] else { return fallback }
+        try optionalInt(name, range: range) ?? fallback
+    }
+
+    func optionalInt(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let text = values[name] else { return nil }
         guard let value = Int(text), range.contains(value) else {
             throw ConfigError(variable: name, value: text, expected: "a whole number in \(range.lowerBound)...\(range.upperBound)")
         }

@@ -16,6 +16,8 @@ public struct AppConfig: Sendable {
     public var database: DatabaseKind
     public var pythonExecutable: String
     public var maxConcurrentTasks: Int
+    /// At most this many tasks of one user run at once; nil: only the fair share applies.
+    public var maxTasksPerUser: Int?
     public var taskLogLimitBytes: Int
     public var heartbeatSeconds: Double
     public var logLevel: Logger.Level
@@ -34,7 +36,7 @@ public struct AppConfig: Sendable {
     public init(
         dataDirectory: String = "./var", host: String = "127.0.0.1", port: Int = 8080,
         database: DatabaseKind? = nil, pythonExecutable: String = AppConfig.defaultPython(),
-        maxConcurrentTasks: Int = 2, taskLogLimitBytes: Int = 10 << 20, heartbeatSeconds: Double = 5,
+        maxConcurrentTasks: Int = 2, maxTasksPerUser: Int? = nil, taskLogLimitBytes: Int = 10 << 20, heartbeatSeconds: Double = 5,
         logLevel: Logger.Level = .info, adminUsername: String = "admin", adminPassword: String? = nil,
         tokenSecret: Data? = nil, accessTokenLifetimeSeconds: Int = 900, bcryptCost: UInt8 = 12
     ) {
@@ -44,6 +46,7 @@ public struct AppConfig: Sendable {
         self.database = database ?? .sqliteFile(dataDirectory + "/trainplat.sqlite")
         self.pythonExecutable = pythonExecutable
         self.maxConcurrentTasks = maxConcurrentTasks
+        self.maxTasksPerUser = maxTasksPerUser
         self.taskLogLimitBytes = taskLogLimitBytes
         self.heartbeatSeconds = heartbeatSeconds
         self.logLevel = logLevel

@@ -7,6 +7,8 @@ import TrainplatCore
 struct RunController {
     let database: any Database
     let access: ProjectAccess
+    let transitions: TaskTransitions
+    let audit: AuditLog
     /// Log tails returned by the API are capped; the full log stays on disk.
     static let maxLogBytes = 256 * 1024
 
@@ -15,6 +17,37 @@ struct RunController {
         group.get(":id", use: get)
         group.get(":id/tasks/:task/attempts", use: attempts)
         group.get(":id/tasks/:task/log", use: log)
+        group.post(":id/cancel", use: cancel)
+        group.post(":id/retry", use: retry)
+    }
+
+    /// Stops a run: unfinished tasks are cancelled, running processes stopped.
+    @Sendable func cancel(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
+        try await act(context, action: "run.cancel") { runID in
+            try await RunService(database: database).cancel(runID: runID, transitions: transitions)
+        }
+    }
+
+    /// Re-runs a failed or cancelled run from its unfinished tasks.
+    @Sendable func retry(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
+        try await act(context, action: "run.retry") { runID in
+            try await RunService(database: database).retry(runID: runID, transitions: transitions)
+        }
+    }
+
+    /// Shared shape of cancel and retry: permission, the change, 409 when the run's state
+    /// does not allow it, an audit event, the run as it is now.
+    private func act(_ context: AppRequestContext, action: String, change: (UUID) async throws -> Bool) async throws -> JSONResponse<RunDTO> {
+        let identity = try context.requireIdentity()
+        let run = try await findRun(context)
+        let runID = try run.requireID()
+        try await access.require(identity, .execute, .run, in: run.$project.id, id: runID.uuidString)
+        guard try await change(runID) else {
+            throw Problem(status: .conflict, title: "Conflict", detail: "run \(runID) is \(run.status.rawValue); \(action) does not apply")
+        }
+        try await audit.record(actor: identity, action: action, resource: .init(kind: "run", id: runID.uuidString, projectID: run.$project.id))
+        let current = try await PipelineRun.find(runID, on: database) ?? run
+        return JSONResponse(RunDTO(current, tasks: try await TaskRun.query(on: database).filter(\.$run.$id == runID).sort(\.$createdAt).all()))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {

@@ -27,6 +27,34 @@ struct RunService: Sendable {
     }
 }
 
+extension RunService {
+    /// Cancels every unfinished task (running ones are stopped by their scheduler within one
+    /// heartbeat) and the run. Returns false when the run had already finished.
+    func cancel(runID: UUID, transitions: TaskTransitions) async throws -> Bool {
+        let unfinished = try await TaskRun.query(on: database).filter(\.$run.$id == runID)
+            .filter(\.$status ~~ [.pending, .ready, .running, .retrying]).all()
+        for task in unfinished {
+            try await transitions.move(try task.requireID(), to: .cancelled, reason: "the run was cancelled")
+        }
+        return try await transitions.moveRun(runID, to: .cancelled, from: [.queued, .running], reason: "cancelled")
+    }
+
+    /// Runs a failed or cancelled run again from where it stopped: succeeded tasks keep their
+    /// outputs; the others go back to pending with a fresh retry budget.
+    func retry(runID: UUID, transitions: TaskTransitions) async throws -> Bool {
+        guard let run = try await PipelineRun.find(runID, on: database), [.failed, .cancelled].contains(run.status) else { return false }
+        let spec = try await SpecCache().spec(versionID: run.$version.id, on: database)
+        let again = try await TaskRun.query(on: database).filter(\.$run.$id == runID)
+            .filter(\.$status ~~ TaskState.pending.allowedSources).all()
+        for task in again {
+            let budget = (spec.task(named: task.name)?.retries.count ?? 0) + 1
+            try await transitions.move(
+                try task.requireID(), to: .pending, set: ["max_attempts": task.attemptCount + budget, "reason": Optional<String>.none])
+        }
+        return try await transitions.moveRun(runID, to: .queued, from: [.failed, .cancelled])
+    }
+}
+
 /// A resource that does not exist (or, once tenants arrive, that the caller may not see).
 struct NotFound: Error, CustomStringConvertible {
     var resource: String

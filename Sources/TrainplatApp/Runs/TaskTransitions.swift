@@ -63,6 +63,9 @@ struct TaskTransitions: Sendable {
             .where("status", .in, sources.map(\.rawValue))
         if next == .running { update = update.set("started_at", to: Date()) }
         if next.isTerminal { update = update.set("finished_at", to: Date()) }
+        if next == .queued {
+            update = update.set("finished_at", to: Optional<Date>.none).set("reason", to: Optional<String>.none)
+        }
         if let reason { update = update.set("reason", to: reason) }
         return try await update.returning("id").all().count == 1
     }

@@ -15,6 +15,7 @@ public struct Scheduler: Service {
     let runner: TaskRunner
     let owner: String
     let logger: Logger
+    let specs = SpecCache()
     var tickInterval: Duration = .milliseconds(200)
 
     init(database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService, logger: Logger) {
@@ -33,18 +34,13 @@ public struct Scheduler: Service {
 
     public func run() async throws {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
-        let inFlight = InFlightTasks()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     try await recoverExpiredLeases()
                     try await advanceRuns()
-                    for taskID in try await claimReadyTasks(inFlight: inFlight.count) {
-                        inFlight.add(taskID)
-                        group.addTask {
-                            await runner.run(taskID: taskID)
-                            inFlight.remove(taskID)
-                        }
+                    for taskID in try await claimReadyTasks() {
+                        group.addTask { await runner.run(taskID: taskID) }
                     }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
@@ -64,7 +60,7 @@ public struct Scheduler: Service {
             let runID = try run.requireID()
             if run.status == .queued { try await transitions.moveRun(runID, to: .running, from: [.queued]) }
             let tasks = try await TaskRun.query(on: database).filter(\.$run.$id == runID).all()
-            let spec = try await spec(of: run)
+            let spec = try await specs.spec(versionID: run.$version.id, on: database)
             let states = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.status) })
             let ids = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.id.map { (task.name, $0) } })
             for decision in RunPlanner(spec: spec).decisions(states: states) {
@@ -88,18 +84,47 @@ public struct Scheduler: Service {
         }
     }
 
-    /// Claims the oldest ready tasks while slots are free.
-    private func claimReadyTasks(inFlight: Int) async throws -> [UUID] {
-        let running = try await TaskRun.query(on: database).filter(\.$status == .running).count()
-        let free = config.maxConcurrentTasks - max(running, inFlight)
-        guard free > 0 else { return [] }
+    /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
+    private func claimReadyTasks() async throws -> [UUID] {
+        let running = try await TaskRun.query(on: database).filter(\.$status == .running)
+            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id).all()
+        // A task is `running` in the database for as long as its process lives, so this
+        // count covers every scheduler sharing the database.
+        guard running.count < config.maxConcurrentTasks else { return [] }
+        // The oldest ready tasks are enough to choose from; a huge backlog is not read whole.
         let ready = try await TaskRun.query(on: database).filter(\.$status == .ready)
-            .sort(\.$createdAt).limit(free).all(\.$id)
+            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id)
+            .sort(\.$createdAt).limit(1000).all()
+        var candidates: [FairShare.Candidate] = []
+        for task in ready {
+            let run = try task.joined(PipelineRun.self)
+            let spec = try await specs.spec(versionID: run.$version.id, on: database)
+            candidates.append(FairShare.Candidate(
+                id: try task.requireID().uuidString, user: run.$triggeredBy.id.uuidString, pipeline: run.$pipeline.id.uuidString,
+                pipelineLimit: spec.concurrency, readySince: (task.createdAt ?? Date()).timeIntervalSince1970))
+        }
+        let occupants = try running.map { task in
+            let run = try task.joined(PipelineRun.self)
+            return FairShare.Occupant(user: run.$triggeredBy.id.uuidString, pipeline: run.$pipeline.id.uuidString)
+        }
+        let picked = FairShare.pick(
+            ready: candidates, running: occupants, served: try await servedPerUser(), globalLimit: config.maxConcurrentTasks,
+            perUserLimit: config.maxTasksPerUser)
         var claimed: [UUID] = []
-        for id in ready where try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) {
+        for id in picked.compactMap(UUID.init(uuidString:)) where try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) {
             claimed.append(id)
         }
         return claimed
+    }
+
+    /// Per user: tasks of their active runs that have started (what `FairShare` balances).
+    private func servedPerUser() async throws -> [String: Int] {
+        let started = try await TaskRun.query(on: database).filter(\.$attemptCount > 0)
+            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id)
+            .filter(PipelineRun.self, \.$status ~~ [.queued, .running]).all()
+        return try started.reduce(into: [:]) { counts, task in
+            counts[try task.joined(PipelineRun.self).$triggeredBy.id.uuidString, default: 0] += 1
+        }
     }
 
     /// A running task whose lease expired belongs to a scheduler that died: stop what is left
@@ -130,20 +155,4 @@ public struct Scheduler: Service {
 
     static let hostName = ProcessInfo.processInfo.hostName
 
-    private func spec(of run: PipelineRun) async throws -> PipelineSpec {
-        guard let version = try await PipelineVersion.find(run.$version.id, on: database) else {
-            throw TaskContract.ContractError(description: "run \(run.id?.uuidString ?? "?") has no pipeline version")
-        }
-        return try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
-    }
-}
-
-/// The tasks this process is running now, shared by the loop and the task children.
-final class InFlightTasks: @unchecked Sendable {
-    private var ids: Set<UUID> = []
-    private let lock = NSLock()
-
-    var count: Int { lock.withLock { ids.count } }
-    func add(_ id: UUID) { lock.withLock { _ = ids.insert(id) } }
-    func remove(_ id: UUID) { lock.withLock { _ = ids.remove(id) } }
 }

@@ -119,7 +119,9 @@ struct TaskRunner: Sendable {
         }
         guard heartbeat.isDue() else { return .keepRunning }
         let renewed = (try? await transitions.renewLease(taskID, owner: owner, leaseSeconds: leaseSeconds)) ?? true
-        return renewed ? .keepRunning : .stop(reason: "the task's lease was lost (cancelled or taken over)")
+        if renewed { return .keepRunning }
+        let state = try? await TaskRun.find(taskID, on: database)?.status
+        return .stop(reason: state == .cancelled ? "the run was cancelled" : "the task's lease was lost to another scheduler")
     }
 
     private func environment(directory: String, runID: UUID, taskID: UUID, token: String) -> [String: String] {

@@ -7,5 +7,7 @@ public enum TaskPrograms {
         "datasets.training_set",
         "learning.train",
         "learning.evaluate",
+        "learning.incremental_update",
+        "learning.evaluate_windows",
     ]
 }

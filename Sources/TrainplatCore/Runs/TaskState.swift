@@ -14,7 +14,8 @@ public enum TaskState: String, Sendable, Codable, CaseIterable {
     /// The states a task may move into this state from.
     public var allowedSources: [TaskState] {
         switch self {
-        case .pending: []
+        // Only an explicit retry of a finished run moves a finished task back to pending.
+        case .pending: [.failed, .upstreamFailed, .cancelled, .skipped]
         case .ready: [.pending, .retrying]
         case .running: [.ready]
         case .succeeded: [.running, .ready]  // from ready: satisfied from the cache

@@ -19,6 +19,10 @@ def _update_from_file(digest: "hashlib._Hash", path: Path) -> None:
             digest.update(block)
 
 
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     _update_from_file(digest, path)

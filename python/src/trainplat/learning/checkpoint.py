@@ -44,11 +44,20 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> tuple[TransformerTimeSeriesModel, FeatureEncoder]:
+    model, encoder, _ = load_checkpoint_document(path)
+    return model, encoder
+
+
+def load_checkpoint_document(
+    path: Path,
+) -> tuple[TransformerTimeSeriesModel, FeatureEncoder, dict[str, Any]]:
+    """Like `load_checkpoint`, plus the architecture the model was built with."""
     document = torch.load(path, map_location="cpu", weights_only=True)
     if document.get("format") != FORMAT:
         raise ValueError(f"{path} is not a {FORMAT} checkpoint")
     encoder = FeatureEncoder.from_json(document["encoder"])
-    model = build_model(encoder, document["architecture"])
+    architecture: dict[str, Any] = dict(document["architecture"])
+    model = build_model(encoder, architecture)
     model.load_state_dict(document["state_dict"])
     model.eval()
-    return model, encoder
+    return model, encoder, architecture

@@ -16,6 +16,10 @@ _PROGRAM_LOCATIONS: dict[str, str] = {
     "datasets.training_set": "trainplat.datasets.training_set:TRAINING_SET_PROGRAM",
     "learning.train": "trainplat.learning.train:TRAIN_PROGRAM",
     "learning.evaluate": "trainplat.learning.evaluate:EVALUATE_PROGRAM",
+    "learning.incremental_update": (
+        "trainplat.learning.incremental_update:INCREMENTAL_UPDATE_PROGRAM"
+    ),
+    "learning.evaluate_windows": "trainplat.learning.evaluate_windows:EVALUATE_WINDOWS_PROGRAM",
 }
 
 

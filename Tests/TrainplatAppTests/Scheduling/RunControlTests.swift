@@ -1,0 +1,90 @@
+import FluentKit
+import Foundation
+import Testing
+@testable import TrainplatApp
+import TrainplatCore
+
+@Suite("Cancel, retry and fair sharing of runs")
+struct RunControlTests {
+    private func start(_ spec: String, app: TestApp) async throws -> PipelineRun {
+        let owner = try await app.user()
+        let project = try await app.project(members: [(owner, .member)])
+        let version = try await PipelineService(database: app.database)
+            .register(specText: spec, projectID: try project.requireID(), userID: try owner.requireID()).version
+        return try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: try owner.requireID())
+    }
+
+    private func status(_ run: PipelineRun, _ app: TestApp) async throws -> RunState? {
+        try await PipelineRun.find(run.requireID(), on: app.database)?.status
+    }
+
+    @Test func test_cancel_runningRun_stopsItsProcessAndCancelsEverything() async throws {
+        try await TestApp.with { app in
+            // setup
+            let run = try await start("name: long\ntasks:\n  wait: {command: [sleep, '60']}\n  after: {needs: [wait], command: [echo]}\n", app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            let database = app.database
+            // act: cancel once the process runs
+            try await app.drive(until: {
+                let attempt = try await TaskAttempt.query(on: database).first()
+                if attempt?.pid != nil, attempt?.status == .running {
+                    _ = try await RunService(database: database).cancel(runID: run.requireID(), transitions: transitions)
+                }
+                return try await TaskAttempt.query(on: database).first()?.status == .failed
+            }, timeout: .seconds(30))
+            // check
+            let tasks = try await app.tasks(of: run)
+            #expect(try await status(run, app) == .cancelled)
+            #expect(tasks.values.map(\.status) == [.cancelled, .cancelled])
+            let attempt = try #require(try await TaskAttempt.query(on: app.database).first())
+            #expect(attempt.reason == "stopped: the run was cancelled")
+            #expect(!ProcessLauncher.isAlive(Int32(attempt.pid ?? 0)))
+        }
+    }
+
+    @Test func test_retry_failedRun_rerunsOnlyWhatDidNotSucceed() async throws {
+        try await TestApp.with { app in
+            // setup: `flaky` fails until the marker exists; `first` always succeeds
+            let marker = app.directory + "/fixed"
+            let spec = """
+                name: retry
+                tasks:
+                  first: {command: [sh, -c, "echo '{}' > outputs.json"]}
+                  flaky: {needs: [first], command: [sh, -c, "test -f \(marker) && echo '{}' > outputs.json"]}
+                """
+            let run = try await app.run(spec: spec)
+            #expect(run.status == .failed)
+            FileManager.default.createFile(atPath: marker, contents: nil)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            // act
+            let retried = try await RunService(database: app.database).retry(runID: run.requireID(), transitions: transitions)
+            let database = app.database
+            try await app.drive(until: { try await PipelineRun.find(run.requireID(), on: database)?.status.isTerminal == true }, timeout: .seconds(30))
+            // check
+            let tasks = try await app.tasks(of: run)
+            #expect(retried)
+            #expect(try await status(run, app) == .succeeded)
+            #expect(tasks["first"]?.attemptCount == 1)
+            #expect(tasks["flaky"]?.attemptCount == 2)
+            #expect(try await RunService(database: app.database).retry(runID: run.requireID(), transitions: transitions) == false)
+        }
+    }
+
+    @Test func test_fairShare_smallRunOfAnotherUserIsNotQueuedBehindABigOne() async throws {
+        try await TestApp.with(configure: { $0.maxConcurrentTasks = 1 }) { app in
+            // setup: eight independent tasks of `big`, then one task of `small`
+            let bigTasks = (0..<8).map { "  t\($0): {command: [sh, -c, \"sleep 0.2; echo '{}' > outputs.json\"]}" }.joined(separator: "\n")
+            let big = try await start("name: big\ntasks:\n\(bigTasks)\n", app: app)
+            let small = try await start("name: small\ntasks:\n  only: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n", app: app)
+            let database = app.database
+            // act
+            try await app.drive(until: {
+                try await PipelineRun.query(on: database).filter(\.$status ~~ [.succeeded, .failed]).count() == 2
+            }, timeout: .seconds(60))
+            // check: small's task started before most of big's
+            let smallStart = try #require(try await app.tasks(of: small)["only"]?.startedAt)
+            let bigStarts = try await app.tasks(of: big).values.compactMap(\.startedAt)
+            #expect(bigStarts.filter { $0 < smallStart }.count <= 2, "small waited behind \(bigStarts.filter { $0 < smallStart }.count) of big's tasks")
+        }
+    }
+}

@@ -1,0 +1,203 @@
+"""Feast's custom offline store for snapshot Parquet files: point-in-time joins as DuckDB
+ASOF JOINs (`pit_sql.DuckDbAsofJoinSql`), latest-row pulls for materialisation.
+
+feature_store.yaml names it by class path:
+
+    offline_store:
+      type: trainplat.feast.offline_store.TrainplatOfflineStore
+
+Unlike Feast's default dask store, label rows without a feature value at or before their
+time are kept (with nulls), and their order is the entity frame's."""
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from feast.data_source import DataSource
+from feast.feature_view import FeatureView
+from feast.infra.offline_stores.file_source import FileSource
+from feast.infra.offline_stores.offline_store import (
+    OfflineStore,
+    RetrievalJob,
+    RetrievalMetadata,
+)
+from feast.infra.offline_stores.offline_utils import infer_event_timestamp_from_entity_df
+from feast.infra.registry.base_registry import BaseRegistry
+from feast.repo_config import FeastConfigBaseModel, RepoConfig
+
+from trainplat.feast.pit_sql import ROW_COLUMN, DuckDbAsofJoinSql, ViewJoin
+from trainplat.feast.retrieval_job import DuckDbRetrievalJob
+
+STORE_TYPE = "trainplat.feast.offline_store.TrainplatOfflineStore"
+ENTITY_TABLE = "__trainplat_entities"
+
+
+class TrainplatOfflineStoreConfig(FeastConfigBaseModel):
+    """`offline_store` section of feature_store.yaml (Feast finds it by the class name)."""
+
+    type: Literal["trainplat.feast.offline_store.TrainplatOfflineStore"] = STORE_TYPE
+
+
+def parquet_relation(config: RepoConfig, source: DataSource) -> str:
+    if not isinstance(source, FileSource):
+        raise TypeError(f"{STORE_TYPE} reads FileSource (Parquet) only, not {type(source).__name__}")
+    path = FileSource.get_uri_for_file_path(config.repo_path, source.path)
+    return "read_parquet('" + str(path).replace("'", "''") + "')"
+
+
+def _source_column(source: DataSource, name: str) -> str:
+    """The source's column for a Feast-side name (field_mapping renames source -> Feast)."""
+    reverse = {feast_name: column for column, feast_name in source.field_mapping.items()}
+    return reverse.get(name, name)
+
+
+def view_join(
+    config: RepoConfig, view: FeatureView, features: list[str], full_feature_names: bool
+) -> ViewJoin:
+    source = view.batch_source
+    prefix = view.projection.name_to_use()
+    return ViewJoin(
+        relation=parquet_relation(config, source),
+        timestamp_column=_source_column(source, source.timestamp_field),
+        join_keys=tuple(
+            (view.projection.join_key_map.get(c.name, c.name), _source_column(source, c.name))
+            for c in view.entity_columns
+        ),
+        features=tuple(
+            (_source_column(source, f), f"{prefix}__{f}" if full_feature_names else f)
+            for f in features
+        ),
+        ttl_us=int(view.ttl.total_seconds() * 1_000_000) if view.ttl else None,
+    )
+
+
+def _timestamp_literal(moment: datetime) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"TIMESTAMPTZ '{aware.astimezone(UTC).isoformat()}'"
+
+
+class TrainplatOfflineStore(OfflineStore):
+    @staticmethod
+    def get_historical_features(
+        config: RepoConfig,
+        feature_views: list[FeatureView],
+        feature_refs: list[str],
+        entity_df: pd.DataFrame | str | None,
+        registry: BaseRegistry,
+        project: str,
+        full_feature_names: bool = False,
+        **kwargs: Any,
+    ) -> RetrievalJob:
+        if not isinstance(entity_df, pd.DataFrame):
+            raise TypeError(f"{STORE_TYPE} needs the entity rows as a pandas DataFrame")
+        event_column = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
+        wanted: dict[str, list[str]] = {}
+        for ref in feature_refs:
+            view_name, feature = ref.split(":", 1)
+            wanted.setdefault(view_name.split("@", 1)[0], []).append(feature)
+        joins = tuple(
+            view_join(config, view, wanted[name], full_feature_names)
+            for view in feature_views
+            if (name := view.projection.name_to_use()) in wanted
+        )
+        entities = _entity_table(entity_df, event_column)
+        entity_columns = tuple(name for name in entities.column_names if name != ROW_COLUMN)
+        sql = DuckDbAsofJoinSql().join(ENTITY_TABLE, entity_columns, event_column, joins)
+
+        def build(connection: duckdb.DuckDBPyConnection) -> str:
+            connection.register(ENTITY_TABLE, entities)
+            return sql
+
+        times = entities.column(event_column)
+        metadata = RetrievalMetadata(
+            features=feature_refs,
+            keys=[c for c in entity_columns if c != event_column],
+            min_event_timestamp=pa.compute.min(times).as_py() if len(times) else None,
+            max_event_timestamp=pa.compute.max(times).as_py() if len(times) else None,
+        )
+        return DuckDbRetrievalJob(build, full_feature_names=full_feature_names, metadata=metadata)
+
+    @staticmethod
+    def pull_latest_from_table_or_query(
+        config: RepoConfig,
+        data_source: DataSource,
+        join_key_columns: list[str],
+        feature_name_columns: list[str],
+        timestamp_field: str,
+        created_timestamp_column: str | None,
+        start_date: datetime,
+        end_date: datetime,
+    ) -> RetrievalJob:
+        """The newest row per join key in [start_date, end_date): what materialisation
+        writes to the online store."""
+        order = [f'"{timestamp_field}" DESC']
+        if created_timestamp_column:
+            order.append(f'"{created_timestamp_column}" DESC')
+        keys = ", ".join(f'"{k}"' for k in join_key_columns)
+        sql = (
+            f"{_select_range(config, data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column, start_date, end_date)} "
+            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)}) = 1"
+        )
+        return DuckDbRetrievalJob(lambda _: sql, full_feature_names=False)
+
+    @staticmethod
+    def pull_all_from_table_or_query(
+        config: RepoConfig,
+        data_source: DataSource,
+        join_key_columns: list[str],
+        feature_name_columns: list[str],
+        timestamp_field: str,
+        created_timestamp_column: str | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+    ) -> RetrievalJob:
+        sql = _select_range(
+            config,
+            data_source,
+            join_key_columns,
+            feature_name_columns,
+            timestamp_field,
+            created_timestamp_column,
+            start_date,
+            end_date,
+        )
+        return DuckDbRetrievalJob(lambda _: sql, full_feature_names=False)
+
+
+def _select_range(
+    config: RepoConfig,
+    source: DataSource,
+    join_key_columns: list[str],
+    feature_name_columns: list[str],
+    timestamp_field: str,
+    created_timestamp_column: str | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+) -> str:
+    columns = [*join_key_columns, *feature_name_columns, timestamp_field]
+    if created_timestamp_column:
+        columns.append(created_timestamp_column)
+    where = []
+    if start_date is not None:
+        where.append(f'"{timestamp_field}" >= {_timestamp_literal(start_date)}')
+    if end_date is not None:
+        where.append(f'"{timestamp_field}" < {_timestamp_literal(end_date)}')
+    select = ", ".join(f'"{c}"' for c in columns)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT {select} FROM {parquet_relation(config, source)}{clause}"
+
+
+def _entity_table(entity_df: pd.DataFrame, event_column: str) -> pa.Table:
+    """The entity rows as Arrow, event times as UTC timestamps, plus the row number that
+    keeps the result in the caller's order."""
+    frame = entity_df.reset_index(drop=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    times = pd.to_datetime(frame[event_column], utc=True)
+    index = table.column_names.index(event_column)
+    table = table.set_column(
+        index, event_column, pa.array(times, pa.timestamp("us", tz="UTC"))
+    )
+    return table.append_column(ROW_COLUMN, pa.array(np.arange(len(frame), dtype=np.int64)))

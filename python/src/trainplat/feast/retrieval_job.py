@@ -1,0 +1,59 @@
+"""The RetrievalJob of the trainplat offline store: a DuckDB query run on demand."""
+
+from collections.abc import Callable
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
+from feast.on_demand_feature_view import OnDemandFeatureView
+
+# Builds the query on a fresh connection (registering in-memory tables) and returns its SQL.
+QueryBuilder = Callable[[duckdb.DuckDBPyConnection], str]
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    # Timestamps come back as UTC whatever the machine's zone is.
+    connection.execute("SET TimeZone = 'UTC'")
+    return connection
+
+
+class DuckDbRetrievalJob(RetrievalJob):
+    def __init__(
+        self,
+        build: QueryBuilder,
+        *,
+        full_feature_names: bool,
+        metadata: RetrievalMetadata | None = None,
+        drop_columns: tuple[str, ...] = (),
+    ) -> None:
+        self._build = build
+        self._full_feature_names = full_feature_names
+        self._metadata = metadata
+        self._drop_columns = drop_columns
+
+    @property
+    def full_feature_names(self) -> bool:
+        return self._full_feature_names
+
+    @property
+    def on_demand_feature_views(self) -> list[OnDemandFeatureView]:
+        return []
+
+    @property
+    def metadata(self) -> RetrievalMetadata | None:
+        return self._metadata
+
+    def to_sql(self) -> str:
+        with connect() as connection:
+            return self._build(connection)
+
+    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
+        with connect() as connection:
+            table = connection.sql(self._build(connection)).to_arrow_table()
+        drop = [name for name in self._drop_columns if name in table.column_names]
+        return table.drop_columns(drop) if drop else table
+
+    def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
+        return self._to_arrow_internal(timeout).to_pandas()

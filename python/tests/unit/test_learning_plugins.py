@@ -1,0 +1,170 @@
+"""Plugins of the incremental-learning loop on tiny in-memory data (no files)."""
+
+import numpy as np
+import pytest
+import torch
+
+from trainplat.learning.encoding import EncodedBatch
+from trainplat.learning.loop import fit
+from trainplat.learning.model import TransformerTimeSeriesModel, predict_probabilities
+from trainplat.learning.plugins import (
+    DistillationConfig,
+    EwcConfig,
+    ReplayConfig,
+    TrainingPlugin,
+    build_plugin,
+)
+from trainplat.learning.plugins.distillation import DistillationPlugin
+from trainplat.learning.plugins.ewc import EwcPlugin
+from trainplat.learning.plugins.reservoir import ReservoirBuffer
+from trainplat.learning.plugins.replay import reservoir_sample
+
+HISTORY = 4
+
+
+def toy_batch(rows: int, *, seed: int, informative: int) -> EncodedBatch:
+    """Label = sign of numeric feature `informative` at the last position (the "rule")."""
+    generator = torch.Generator().manual_seed(seed)
+    numeric = torch.randn(rows, HISTORY, 3, generator=generator)
+    return EncodedBatch(
+        numeric=numeric,
+        categorical=torch.randint(0, 5, (rows, HISTORY, 1), generator=generator),
+        log_age=torch.rand(rows, HISTORY, generator=generator),
+        padding=torch.zeros(rows, HISTORY, dtype=torch.bool),
+        label=(numeric[:, -1, informative] > 0).float(),
+    )
+
+
+def toy_model(seed: int = 0) -> TransformerTimeSeriesModel:
+    torch.manual_seed(seed)
+    return TransformerTimeSeriesModel(
+        numeric_mean=[0.0] * 3,
+        numeric_std=[1.0] * 3,
+        vocabulary_sizes=[5],
+        d_model=8,
+        heads=2,
+        layers=1,
+        dropout=0.0,
+    )
+
+
+def _logits(model: TransformerTimeSeriesModel, batch: EncodedBatch) -> torch.Tensor:
+    result: torch.Tensor = model(batch.numeric, batch.categorical, batch.log_age, batch.padding)
+    return result
+
+
+def _perturbed(model: TransformerTimeSeriesModel, scale: float) -> None:
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(scale * torch.randn(parameter.shape, generator=generator))
+
+
+def test_reservoir_holds_a_bounded_uniform_sample() -> None:
+    # setup: 1000 independent reservoirs of 20 over a stream of 200 ids, offered in chunks
+    stream, capacity, trials = 200, 20, 1000
+    counts = np.zeros(stream)
+    # act
+    for trial in range(trials):
+        buffer = ReservoirBuffer(capacity=capacity, seed=trial)
+        for chunk in np.array_split(np.arange(stream, dtype=np.int64), 3):
+            buffer.offer(chunk)
+        held = buffer.items
+        assert held.size == capacity
+        assert np.unique(held).size == capacity
+        counts[held] += 1
+    # check: each id held with probability capacity / stream; chi-square with 199 d.o.f.
+    # has mean 199 and sd ~20, so 300 is a 5-sigma bound for a fixed seed.
+    expected = trials * capacity / stream
+    chi_square = float(((counts - expected) ** 2 / expected).sum())
+    assert chi_square < 300, chi_square
+    assert counts[:100].sum() == pytest.approx(counts[100:].sum(), rel=0.05)  # no order bias
+
+
+def test_reservoir_keeps_everything_until_full() -> None:
+    buffer = ReservoirBuffer(capacity=10, seed=0)
+
+    buffer.offer(np.arange(4, dtype=np.int64))
+
+    assert buffer.items.tolist() == [0, 1, 2, 3]
+    assert buffer.seen == 4
+
+
+def test_replay_sample_spans_earlier_windows_and_is_bounded() -> None:
+    windows = [toy_batch(30, seed=s, informative=0) for s in (1, 2)]
+
+    sample = reservoir_sample(windows, size=25, seed=0)
+
+    assert sample is not None
+    assert sample.label.numel() == 25
+    assert reservoir_sample([], size=5, seed=0) is None
+
+
+def test_ewc_penalty_is_zero_at_the_parent_and_grows_away_from_it() -> None:
+    model = toy_model()
+    plugin = EwcPlugin(config=EwcConfig(lambda_=10.0), earlier=[toy_batch(64, seed=2, informative=0)])
+    plugin.before_training(model)
+    at_parent = float(plugin.penalty(model).detach())
+
+    _perturbed(model, 0.01)
+    near = float(plugin.penalty(model).detach())
+    _perturbed(model, 0.01)  # twice as far along the same direction
+    far = float(plugin.penalty(model).detach())
+
+    assert at_parent == 0.0
+    assert 0.0 < near < far
+    assert far == pytest.approx(4 * near, rel=0.01)  # quadratic in the distance
+
+
+def test_distillation_term_is_zero_at_the_parent_and_positive_away() -> None:
+    model, batch = toy_model(), toy_batch(32, seed=3, informative=0)
+    plugin = DistillationPlugin(config=DistillationConfig(temperature=2.0, alpha=1.0))
+    plugin.before_training(model)
+    at_parent = plugin.loss_terms(model, batch, _logits(model, batch))["distillation"]
+
+    _perturbed(model, 0.3)
+    away = plugin.loss_terms(model, batch, _logits(model, batch))["distillation"]
+
+    assert float(at_parent) == pytest.approx(0.0, abs=1e-7)
+    assert float(away) > 1e-4
+
+
+def test_plugins_switch_their_loss_terms_on_and_off() -> None:
+    data, earlier = toy_batch(64, seed=4, informative=1), [toy_batch(64, seed=5, informative=0)]
+
+    def run(*configs: DistillationConfig | ReplayConfig | EwcConfig) -> dict[str, float]:
+        plugins: list[TrainingPlugin] = [build_plugin(c, earlier=earlier) for c in configs]
+        report = fit(
+            toy_model(), data, plugins=plugins, epochs=1, seed=0, batch_size=32,
+            learning_rate=1e-2,
+        )  # fmt: skip
+        return {**report.terms, **report.plugin_metrics}
+
+    plain = run()
+    everything = run(DistillationConfig(), ReplayConfig(size=16), EwcConfig(lambda_=1.0))
+
+    assert set(plain) == {"task"}
+    assert {"task", "distillation", "replay", "ewc", "replay_rows"} <= set(everything)
+    assert plain["task"] == pytest.approx(everything["task"], rel=0.2)  # same first step
+    assert everything["replay"] > 0.0
+    assert everything["replay_rows"] == 16.0
+
+
+def test_distillation_keeps_old_predictions_closer_than_naive_fine_tuning() -> None:
+    # setup: a parent fitted on the old rule; a new window whose rule reads another feature
+    old, new = toy_batch(256, seed=6, informative=0), toy_batch(256, seed=7, informative=1)
+    parent = toy_model()
+    fit(parent, old, epochs=6, seed=0, batch_size=64, learning_rate=1e-2)
+    reference = predict_probabilities(parent, old, 256)
+
+    def fine_tune(*plugins: TrainingPlugin) -> float:
+        child = toy_model()
+        child.load_state_dict(parent.state_dict())
+        fit(child, new, plugins=plugins, epochs=6, seed=0, batch_size=64, learning_rate=1e-2)
+        return float((predict_probabilities(child, old, 256) - reference).abs().mean())
+
+    # act
+    naive = fine_tune()
+    distilled = fine_tune(DistillationPlugin(config=DistillationConfig(alpha=2.0)))
+    # check
+    assert distilled < naive, (distilled, naive)
