@@ -77,6 +77,7 @@ public struct TrainplatApp: Sendable {
         RunController(database: database, access: access, transitions: transitions, audit: audit).addRoutes(to: api.group("runs"))
         TrainingSetController(database: database, access: access).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
+        ModelAliasController(database: database, access: access, audit: audit).addRoutes(to: projects)
         AuditController(database: database).addRoutes(to: api.group("audit-events"))
         return router
     }

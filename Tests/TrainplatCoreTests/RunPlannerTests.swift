@@ -105,3 +105,34 @@ struct FairShareTests {
         #expect(FairShare.pick(ready: candidates("b", 3), running: running, globalLimit: 2, perUserLimit: nil).isEmpty)
     }
 }
+
+@Suite("Promotion gates")
+struct PromotionGateTests {
+    let rules = [
+        GateRule(metric: "evaluation.auc", kind: .beatsIncumbentBy, threshold: 0),
+        GateRule(metric: "evaluation.earlier.auc", kind: .dropsAtMost, threshold: 0.02),
+        GateRule(metric: "evaluation.auc", kind: .atLeast, threshold: 0.6),
+    ]
+
+    private func metrics(newest: Double, earlier: Double) -> [String: JSONValue] {
+        ["evaluation": .object(["auc": .double(newest), "earlier": .object(["auc": .double(earlier)])])]
+    }
+
+    @Test func test_failures_betterOnNewestWithinForgettingBudget_passes() {
+        #expect(PromotionGate.failures(rules: rules, candidate: metrics(newest: 0.80, earlier: 0.74), incumbent: metrics(newest: 0.78, earlier: 0.75)).isEmpty)
+    }
+
+    @Test func test_failures_tooMuchForgetting_saysWhy() {
+        let failures = PromotionGate.failures(rules: rules, candidate: metrics(newest: 0.81, earlier: 0.70), incumbent: metrics(newest: 0.78, earlier: 0.75))
+        #expect(failures == ["evaluation.earlier.auc dropped from 0.7500 to 0.7000, more than the allowed 0.0200"])
+    }
+
+    @Test func test_failures_firstPromotion_needsOnlyAbsoluteRules() {
+        #expect(PromotionGate.failures(rules: rules, candidate: metrics(newest: 0.61, earlier: 0.1), incumbent: nil).isEmpty)
+        #expect(PromotionGate.failures(rules: rules, candidate: metrics(newest: 0.55, earlier: 0.1), incumbent: nil).count == 1)
+    }
+
+    @Test func test_failures_missingMetric_isAFailureNotACrash() {
+        #expect(PromotionGate.failures(rules: rules, candidate: [:], incumbent: nil).count == 3)
+    }
+}

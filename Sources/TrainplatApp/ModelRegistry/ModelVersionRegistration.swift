@@ -30,6 +30,15 @@ enum ModelVersionRegistration {
             version.metrics = fields["metrics"]?.objectValue ?? [:]
             version.config = fields["config"]?.objectValue ?? [:]
             version.status = "registered"
+            // An incremental update names its parent by artifact hash: `"parent": {"artifact_hash": …}`.
+            if let parentHash = fields["parent"]?.objectValue?["artifact_hash"]?.stringValue {
+                guard let parent = try await ModelVersion.query(on: database)
+                    .filter(\.$project.$id == provenance.projectID).filter(\.$artifactHash == parentHash).first()
+                else {
+                    throw TaskContract.ContractError(description: "model_version.parent names artifact_hash \(parentHash), which no model version of this project has")
+                }
+                version.$parent.id = try parent.requireID()
+            }
             if let trainingSetHash {
                 version.$trainingSetVersion.id = try await TrainingSetVersion.query(on: database)
                     .filter(\.$project.$id == provenance.projectID).filter(\.$versionID == trainingSetHash).first()?.id

@@ -5,6 +5,7 @@ public enum TaskPrograms {
         "doris.extract",
         "doris.test_connection",
         "datasets.training_set",
+        "feast.training_set",
         "learning.train",
         "learning.evaluate",
         "learning.incremental_update",

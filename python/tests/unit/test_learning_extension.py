@@ -35,9 +35,7 @@ def toy_set(
 
 
 OLD = toy_set(40, 0, numeric=("x", "y"), categorical={"c": ["a", "b"]})
-NEW = toy_set(
-    40, 1, numeric=("x", "y", "z"), categorical={"c": ["a", "b", "new"], "d": ["p", "q"]}
-)
+NEW = toy_set(40, 1, numeric=("x", "y", "z"), categorical={"c": ["a", "b", "new"], "d": ["p", "q"]})
 
 
 def test_extend_encoder_appends_and_keeps_known_statistics() -> None:

@@ -16,8 +16,8 @@ from trainplat.learning.plugins import (
 )
 from trainplat.learning.plugins.distillation import DistillationPlugin
 from trainplat.learning.plugins.ewc import EwcPlugin
-from trainplat.learning.plugins.reservoir import ReservoirBuffer
 from trainplat.learning.plugins.replay import reservoir_sample
+from trainplat.learning.plugins.reservoir import ReservoirBuffer
 
 HISTORY = 4
 
@@ -102,7 +102,9 @@ def test_replay_sample_spans_earlier_windows_and_is_bounded() -> None:
 
 def test_ewc_penalty_is_zero_at_the_parent_and_grows_away_from_it() -> None:
     model = toy_model()
-    plugin = EwcPlugin(config=EwcConfig(lambda_=10.0), earlier=[toy_batch(64, seed=2, informative=0)])
+    plugin = EwcPlugin(
+        config=EwcConfig(lambda_=10.0), earlier=[toy_batch(64, seed=2, informative=0)]
+    )
     plugin.before_training(model)
     at_parent = float(plugin.penalty(model).detach())
 

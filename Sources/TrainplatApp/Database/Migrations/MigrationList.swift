@@ -7,5 +7,6 @@ enum MigrationList {
         CreatePipelines(),
         CreateRuns(),
         CreateRegistries(),
+        CreateModelAliases(),
     ]
 }

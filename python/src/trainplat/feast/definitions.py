@@ -11,6 +11,8 @@ VERSION_TAG = "trainplat.definition_hash"
 
 
 def canonical_definition(view: FeatureView) -> dict[str, object]:
+    if view.batch_source is None:
+        raise ValueError(f"feature view {view.name!r} has no batch source")
     return {
         "format": DEFINITION_FORMAT,
         "name": view.name,

@@ -38,12 +38,16 @@ ENTITY_TABLE = "__trainplat_entities"
 class TrainplatOfflineStoreConfig(FeastConfigBaseModel):
     """`offline_store` section of feature_store.yaml (Feast finds it by the class name)."""
 
-    type: Literal["trainplat.feast.offline_store.TrainplatOfflineStore"] = STORE_TYPE
+    type: Literal["trainplat.feast.offline_store.TrainplatOfflineStore"] = (
+        "trainplat.feast.offline_store.TrainplatOfflineStore"
+    )
 
 
 def parquet_relation(config: RepoConfig, source: DataSource) -> str:
     if not isinstance(source, FileSource):
-        raise TypeError(f"{STORE_TYPE} reads FileSource (Parquet) only, not {type(source).__name__}")
+        raise TypeError(
+            f"{STORE_TYPE} reads FileSource (Parquet) only, not {type(source).__name__}"
+        )
     path = FileSource.get_uri_for_file_path(config.repo_path, source.path)
     return "read_parquet('" + str(path).replace("'", "''") + "')"
 
@@ -58,7 +62,9 @@ def view_join(
     config: RepoConfig, view: FeatureView, features: list[str], full_feature_names: bool
 ) -> ViewJoin:
     source = view.batch_source
-    prefix = view.projection.name_to_use()
+    if source is None:
+        raise ValueError(f"feature view {view.name!r} has no batch source")
+    prefix = view_name(view)
     return ViewJoin(
         relation=parquet_relation(config, source),
         timestamp_column=_source_column(source, source.timestamp_field),
@@ -74,6 +80,11 @@ def view_join(
     )
 
 
+def view_name(view: FeatureView) -> str:
+    """The name the view's features are referenced by (its projection's alias, if any)."""
+    return view.projection.name_alias or view.projection.name
+
+
 def _timestamp_literal(moment: datetime) -> str:
     aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return f"TIMESTAMPTZ '{aware.astimezone(UTC).isoformat()}'"
@@ -86,22 +97,22 @@ class TrainplatOfflineStore(OfflineStore):
         feature_views: list[FeatureView],
         feature_refs: list[str],
         entity_df: pd.DataFrame | str | None,
-        registry: BaseRegistry,
-        project: str,
+        registry: BaseRegistry,  # noqa: ARG004 (Feast's signature; views come resolved)
+        project: str,  # noqa: ARG004
         full_feature_names: bool = False,
-        **kwargs: Any,
+        **kwargs: Any,  # noqa: ARG004 (filter_by_created_timestamp: not supported)
     ) -> RetrievalJob:
         if not isinstance(entity_df, pd.DataFrame):
             raise TypeError(f"{STORE_TYPE} needs the entity rows as a pandas DataFrame")
         event_column = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
         wanted: dict[str, list[str]] = {}
         for ref in feature_refs:
-            view_name, feature = ref.split(":", 1)
-            wanted.setdefault(view_name.split("@", 1)[0], []).append(feature)
+            referenced, feature = ref.split(":", 1)
+            wanted.setdefault(referenced.split("@", 1)[0], []).append(feature)
         joins = tuple(
             view_join(config, view, wanted[name], full_feature_names)
             for view in feature_views
-            if (name := view.projection.name_to_use()) in wanted
+            if (name := view_name(view)) in wanted
         )
         entities = _entity_table(entity_df, event_column)
         entity_columns = tuple(name for name in entities.column_names if name != ROW_COLUMN)
@@ -137,10 +148,18 @@ class TrainplatOfflineStore(OfflineStore):
         if created_timestamp_column:
             order.append(f'"{created_timestamp_column}" DESC')
         keys = ", ".join(f'"{k}"' for k in join_key_columns)
-        sql = (
-            f"{_select_range(config, data_source, join_key_columns, feature_name_columns, timestamp_field, created_timestamp_column, start_date, end_date)} "
-            f"QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)}) = 1"
+        rows = _select_range(
+            config,
+            data_source,
+            join_key_columns,
+            feature_name_columns,
+            timestamp_field,
+            created_timestamp_column,
+            start_date,
+            end_date,
         )
+        rank = f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {', '.join(order)})"
+        sql = f"{rows} QUALIFY {rank} = 1"
         return DuckDbRetrievalJob(lambda _: sql, full_feature_names=False)
 
     @staticmethod
@@ -197,7 +216,5 @@ def _entity_table(entity_df: pd.DataFrame, event_column: str) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     times = pd.to_datetime(frame[event_column], utc=True)
     index = table.column_names.index(event_column)
-    table = table.set_column(
-        index, event_column, pa.array(times, pa.timestamp("us", tz="UTC"))
-    )
+    table = table.set_column(index, event_column, pa.array(times, pa.timestamp("us", tz="UTC")))
     return table.append_column(ROW_COLUMN, pa.array(np.arange(len(frame), dtype=np.int64)))

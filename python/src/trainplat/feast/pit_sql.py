@@ -134,7 +134,9 @@ class MySqlProtocolJoinSql(PointInTimeJoinSql, ABC):
             conditions.append(f"{ts} <= {event}")
             if view.ttl_us:
                 conditions.append(f"{ts} >= {self.ttl_lower_bound(event, int(view.ttl_us))}")
-            values = [f"{alias}.{q(_checked(column))} AS {q(output)}" for column, output in view.features]
+            values = [
+                f"{alias}.{q(_checked(column))} AS {q(output)}" for column, output in view.features
+            ]
             ctes.append(
                 f"{cte} AS (SELECT e.{row} AS {row}, {', '.join(values)}, "
                 f"ROW_NUMBER() OVER (PARTITION BY e.{row} ORDER BY {ts} DESC) AS `__rank` "

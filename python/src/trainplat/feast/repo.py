@@ -5,6 +5,7 @@ with TTLs, each tagged with the hash of its canonical definition."""
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Literal
 
 from feast import Entity, FeatureStore, FeatureView, Field, FileSource, ValueType
 from feast.types import Float64, String
-from pydantic import BaseModel, ConfigDict, Field as PydanticField, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 
 from trainplat.doris.keys import validate_feature_key
 from trainplat.doris.snapshot_file import read_feature_schema
@@ -81,9 +83,13 @@ def spec_from_snapshots(
     return FeatureRepoSpec(project=project, snapshots=snapshots.resolve(), views=(view,))
 
 
-ENTITIES: dict[str, Entity] = {
-    "uuid": Entity(name="uuid", join_keys=["uuid"], value_type=ValueType.STRING),
-    "node_id": Entity(name="node_id", join_keys=["node_id"], value_type=ValueType.STRING),
+def entity(name: str) -> Entity:
+    return _ENTITIES[name]()
+
+
+_ENTITIES: dict[str, Callable[[], Entity]] = {
+    "uuid": lambda: Entity(name="uuid", join_keys=["uuid"], value_type=ValueType.STRING),
+    "node_id": lambda: Entity(name="node_id", join_keys=["node_id"], value_type=ValueType.STRING),
 }
 
 
@@ -93,7 +99,7 @@ def feature_views(spec: FeatureRepoSpec) -> list[FeatureView]:
     for view_spec in spec.views:
         view = FeatureView(
             name=view_spec.name,
-            entities=[ENTITIES[name] for name in view_spec.entities],
+            entities=[entity(name) for name in view_spec.entities],
             ttl=timedelta(seconds=view_spec.ttl_seconds),
             schema=[
                 *(Field(name=name, dtype=String) for name in view_spec.entities),
@@ -139,7 +145,7 @@ class AppliedRepo:
             f"{view.name}:{field.name}"
             for view in self.views
             for field in view.features
-            if field.name not in ENTITIES
+            if field.name not in _ENTITIES
         ]
 
 
@@ -151,5 +157,7 @@ def apply_repo(spec: FeatureRepoSpec, repo_dir: Path) -> AppliedRepo:
     store = FeatureStore(repo_path=str(repo_dir))
     views = feature_views(spec)
     entities = sorted({name for view in spec.views for name in view.entities})
-    store.apply([*(ENTITIES[name] for name in entities), views[0].batch_source, *views])
+    source = views[0].batch_source
+    assert source is not None  # feature_views gives every view the snapshot source
+    store.apply([*(entity(name) for name in entities), source, *views])
     return AppliedRepo(store=store, views=views)

@@ -49,11 +49,12 @@ class DuckDbRetrievalJob(RetrievalJob):
         with connect() as connection:
             return self._build(connection)
 
-    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
+    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:  # noqa: ARG002
         with connect() as connection:
             table = connection.sql(self._build(connection)).to_arrow_table()
         drop = [name for name in self._drop_columns if name in table.column_names]
         return table.drop_columns(drop) if drop else table
 
     def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
-        return self._to_arrow_internal(timeout).to_pandas()
+        frame: pd.DataFrame = self._to_arrow_internal(timeout).to_pandas()
+        return frame

@@ -16,6 +16,7 @@ _PROGRAM_LOCATIONS: dict[str, str] = {
     "datasets.training_set": "trainplat.datasets.training_set:TRAINING_SET_PROGRAM",
     "learning.train": "trainplat.learning.train:TRAIN_PROGRAM",
     "learning.evaluate": "trainplat.learning.evaluate:EVALUATE_PROGRAM",
+    "feast.training_set": "trainplat.feast.training_set:FEAST_TRAINING_SET_PROGRAM",
     "learning.incremental_update": (
         "trainplat.learning.incremental_update:INCREMENTAL_UPDATE_PROGRAM"
     ),

@@ -1,0 +1,97 @@
+import FluentKit
+import Foundation
+import Hummingbird
+import TrainplatCore
+
+struct ModelAliasDTO: Encodable, Sendable {
+    var modelName: String
+    var alias: String
+    var modelVersionID: UUID
+    var updatedAt: Date?
+}
+
+struct MoveAliasRequest: Decodable {
+    /// The version number to point at.
+    var version: Int
+    /// Skip the gate (audited); for rollbacks and emergencies.
+    var force: Bool?
+}
+
+/// `/api/v1/projects/:project/models/:model/…`: aliases (`staging`, `production`) and the
+/// promotion gate. A move that fails the gate keeps the old alias and says why (409).
+struct ModelAliasController {
+    let database: any Database
+    let access: ProjectAccess
+    let audit: AuditLog
+
+    func addRoutes(to projects: RouterGroup<AppRequestContext>) {
+        projects.get(":project/models/:model/aliases", use: aliases)
+        projects.post(":project/models/:model/aliases/:alias", use: move)
+        projects.get(":project/models/:model/gate", use: gate)
+        projects.put(":project/models/:model/gate", use: setGate)
+    }
+
+    private func scope(_ context: AppRequestContext, _ action: Action) async throws -> (Identity, UUID, String) {
+        let identity = try context.requireIdentity()
+        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
+        try await access.require(identity, action, .modelVersion, in: projectID, id: projectID.uuidString)
+        return (identity, projectID, context.parameters.get("model") ?? "")
+    }
+
+    @Sendable func aliases(request: Request, context: AppRequestContext) async throws -> JSONResponse<[ModelAliasDTO]> {
+        let (_, projectID, model) = try await scope(context, .read)
+        let aliases = try await ModelAlias.query(on: database).filter(\.$project.$id == projectID).filter(\.$modelName == model).sort(\.$alias).all()
+        return JSONResponse(aliases.map { ModelAliasDTO(modelName: $0.modelName, alias: $0.alias, modelVersionID: $0.$version.id, updatedAt: $0.updatedAt) })
+    }
+
+    @Sendable func gate(request: Request, context: AppRequestContext) async throws -> JSONResponse<GateRules> {
+        let (_, projectID, model) = try await scope(context, .read)
+        let gate = try await ModelGate.query(on: database).filter(\.$project.$id == projectID).filter(\.$modelName == model).first()
+        return JSONResponse(gate?.gate ?? GateRules(rules: []))
+    }
+
+    @Sendable func setGate(request: Request, context: AppRequestContext) async throws -> JSONResponse<GateRules> {
+        let (identity, projectID, model) = try await scope(context, .update)
+        let rules = try await RequestBody.decode(GateRules.self, from: request)
+        let gate = try await ModelGate.query(on: database).filter(\.$project.$id == projectID).filter(\.$modelName == model).first()
+            ?? ModelGate(projectID: projectID, modelName: model, gate: rules)
+        gate.gate = rules
+        try await gate.save(on: database)
+        try await audit.record(
+            actor: identity, action: "model.gate.set", resource: .init(kind: "model", id: model, projectID: projectID),
+            details: ["rules": .int(rules.rules.count)])
+        return JSONResponse(rules)
+    }
+
+    @Sendable func move(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelAliasDTO> {
+        let (identity, projectID, model) = try await scope(context, .update)
+        let aliasName = context.parameters.get("alias") ?? ""
+        guard SpecNames.isIdentifier(aliasName) else { throw Problem(status: .badRequest, title: "Bad request", detail: "alias '\(aliasName)' is not a valid name") }
+        let body = try await RequestBody.decode(MoveAliasRequest.self, from: request)
+        guard let candidate = try await ModelVersion.query(on: database).filter(\.$project.$id == projectID)
+            .filter(\.$modelName == model).filter(\.$number == body.version).first()
+        else { throw NotFound(resource: "model version", id: "\(model) v\(body.version)") }
+        let alias = try await ModelAlias.query(on: database).filter(\.$project.$id == projectID)
+            .filter(\.$modelName == model).filter(\.$alias == aliasName).first()
+        var incumbent: ModelVersion?
+        if let alias { incumbent = try await ModelVersion.find(alias.$version.id, on: database) }
+        let rules = try await ModelGate.query(on: database).filter(\.$project.$id == projectID).filter(\.$modelName == model).first()?.gate.rules ?? []
+        let failures = PromotionGate.failures(rules: rules, candidate: candidate.metrics, incumbent: incumbent?.metrics)
+        let target = AuditLog.Target(kind: "model_alias", id: "\(model)@\(aliasName)", projectID: projectID)
+        let details: JSONObject = [
+            "to_version": .int(body.version), "from_version": incumbent.map { JSONValue.int($0.number) } ?? .null, "force": .bool(body.force == true),
+        ]
+        guard failures.isEmpty || body.force == true else {
+            try await audit.record(actor: identity, action: "model.alias.move", resource: target, outcome: "gate_failed", details: details)
+            throw Problem(
+                status: .conflict, title: "Promotion gate failed",
+                detail: "\(aliasName) stays on \(incumbent.map { "v\($0.number)" } ?? "nothing"): " + failures.joined(separator: "; "))
+        }
+        let candidateID = try candidate.requireID()
+        let moved = alias ?? ModelAlias(projectID: projectID, modelName: model, alias: aliasName, versionID: candidateID)
+        moved.$version.id = candidateID
+        try await moved.save(on: database)
+        try await audit.record(actor: identity, action: "model.alias.move", resource: target, details: details)
+        return JSONResponse(ModelAliasDTO(modelName: model, alias: aliasName, modelVersionID: candidateID, updatedAt: moved.updatedAt))
+    }
+}
