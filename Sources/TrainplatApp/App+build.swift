@@ -14,6 +14,7 @@ public struct TrainplatApp: Sendable {
     public let boundPort: BoundPort
     let auth: AuthService
     let audit: AuditLog
+    let secrets: SecretBox
     let throttle = LoginThrottle()
     let schedulerMetrics = SchedulerMetrics()
     let logger: Logger
@@ -26,9 +27,12 @@ public struct TrainplatApp: Sendable {
         metadata = try MetadataDatabase(config: config, logger: logger)
         let signer: TokenSigner
         do {
-            signer = try TokenSigner(secret: try TokenKey.load(config: config))
+            signer = try TokenSigner(secret: try KeyFile.load(config.tokenSecret, name: "token", config: config))
+            secrets = try SecretBox(keyMaterial: try KeyFile.load(config.secretKey, name: "secret", config: config))
         } catch let error as TokenError {
             throw ConfigError(variable: "TRAINPLAT_TOKEN_SECRET", value: "<hidden>", expected: error.description)
+        } catch let error as SecretBox.Failure {
+            throw ConfigError(variable: "TRAINPLAT_SECRET_KEY", value: "<hidden>", expected: error.description)
         }
         auth = AuthService(
             database: metadata.database, signer: signer, accessTokenLifetime: TimeInterval(config.accessTokenLifetimeSeconds),
@@ -78,12 +82,15 @@ public struct TrainplatApp: Sendable {
         TrainingSetController(database: database, access: access).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
         ModelAliasController(database: database, access: access, audit: audit).addRoutes(to: projects)
+        FeatureSourceController(database: database, access: access, audit: audit, secrets: secrets).addRoutes(to: projects)
         AuditController(database: database).addRoutes(to: api.group("audit-events"))
         return router
     }
 
     public func makeScheduler() -> Scheduler {
-        Scheduler(database: database, config: config, metrics: schedulerMetrics, boundPort: boundPort, auth: auth, logger: logger)
+        Scheduler(
+            database: database, config: config, metrics: schedulerMetrics, boundPort: boundPort, auth: auth,
+            sources: FeatureSourceResolver(database: database, secrets: secrets), logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.

@@ -70,3 +70,29 @@ struct TokenSignerTests {
         #expect(throws: TokenError.keyTooShort) { try TokenSigner(secret: Data("short".utf8)) }
     }
 }
+
+@Suite("Secrets at rest")
+struct SecretBoxTests {
+    let box: SecretBox
+
+    init() throws {
+        box = try SecretBox(keyMaterial: Data(String(repeating: "s", count: 32).utf8))
+    }
+
+    @Test func test_seal_roundTrips_andNeverContainsThePlaintext() throws {
+        let sealed = box.seal("hunter2-but-longer")
+        #expect(!sealed.contains("hunter2"))
+        #expect(sealed != box.seal("hunter2-but-longer"), "nonces must differ")
+        #expect(try box.open(sealed) == "hunter2-but-longer")
+    }
+
+    @Test func test_open_otherKeyOrTamperedValue_fails() throws {
+        let sealed = box.seal("secret")
+        let other = try SecretBox(keyMaterial: Data(String(repeating: "t", count: 32).utf8))
+        #expect(throws: SecretBox.Failure.wrongKeyOrTampered) { try other.open(sealed) }
+        var bytes = try #require(Data(base64Encoded: String(sealed.dropFirst("v1:".count))))
+        bytes[bytes.count / 2] ^= 0x01
+        #expect(throws: SecretBox.Failure.wrongKeyOrTampered) { try box.open("v1:" + bytes.base64EncodedString()) }
+        #expect(throws: SecretBox.Failure.malformed) { try box.open("plain text") }
+    }
+}

@@ -20,15 +20,16 @@ enum AdminBootstrap {
     }
 }
 
-/// Where the token signing key comes from when configuration gives none: a random key
-/// created once under the data directory (mode 0600), so tokens survive restarts.
-enum TokenKey {
-    static func load(config: AppConfig) throws -> Data {
-        if let secret = config.tokenSecret { return secret }
+/// Key material that configuration may leave unset: then a random key is created once under
+/// the data directory (mode 0600) and reused, so tokens and sealed secrets survive restarts.
+enum KeyFile {
+    static func load(_ configured: Data?, name: String, config: AppConfig) throws -> Data {
+        if let configured { return configured }
         if case .sqliteMemory = config.database { return Data(RandomSecret.hex(bytes: 32).utf8) }
-        let path = config.dataDirectory + "/secrets/token.key"
+        let directory = config.dataDirectory + "/secrets"
+        let path = "\(directory)/\(name).key"
         if let existing = FileManager.default.contents(atPath: path), existing.count >= 32 { return existing }
-        try FileManager.default.createDirectory(atPath: config.dataDirectory + "/secrets", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let key = Data(RandomSecret.hex(bytes: 32).utf8)
         guard FileManager.default.createFile(atPath: path, contents: key, attributes: [.posixPermissions: 0o600]) else {
             throw ConfigError(variable: "TRAINPLAT_DATA_DIR", value: config.dataDirectory, expected: "a writable directory (cannot create \(path))")

@@ -30,6 +30,7 @@ extension AppConfig {
             adminUsername: try reader.string("TRAINPLAT_ADMIN_USER", default: "admin"),
             adminPassword: values["TRAINPLAT_ADMIN_PASSWORD"],
             tokenSecret: try reader.secret("TRAINPLAT_TOKEN_SECRET", minimumBytes: 32),
+            secretKey: try reader.secret("TRAINPLAT_SECRET_KEY", minimumBytes: 32),
             accessTokenLifetimeSeconds: try reader.int("TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS", default: 900, range: 60...86400)
         )
         if let executor = values["TRAINPLAT_EXECUTOR"], executor != "local" {

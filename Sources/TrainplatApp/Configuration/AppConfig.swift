@@ -27,6 +27,9 @@ public struct AppConfig: Sendable {
     /// HS256 key for access and task tokens (>= 32 bytes); nil: generated once and kept in
     /// the data directory.
     public var tokenSecret: Data?
+    /// Key material (>= 32 bytes) encrypting stored secrets; nil: generated once and kept in
+    /// the data directory.
+    public var secretKey: Data?
     public var accessTokenLifetimeSeconds: Int
     /// bcrypt cost (work factor). Each step doubles the time of a login.
     public var bcryptCost: UInt8
@@ -38,7 +41,7 @@ public struct AppConfig: Sendable {
         database: DatabaseKind? = nil, pythonExecutable: String = AppConfig.defaultPython(),
         maxConcurrentTasks: Int = 2, maxTasksPerUser: Int? = nil, taskLogLimitBytes: Int = 10 << 20, heartbeatSeconds: Double = 5,
         logLevel: Logger.Level = .info, adminUsername: String = "admin", adminPassword: String? = nil,
-        tokenSecret: Data? = nil, accessTokenLifetimeSeconds: Int = 900, bcryptCost: UInt8 = 12
+        tokenSecret: Data? = nil, secretKey: Data? = nil, accessTokenLifetimeSeconds: Int = 900, bcryptCost: UInt8 = 12
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -53,6 +56,7 @@ public struct AppConfig: Sendable {
         self.adminUsername = adminUsername
         self.adminPassword = adminPassword
         self.tokenSecret = tokenSecret
+        self.secretKey = secretKey
         self.accessTokenLifetimeSeconds = accessTokenLifetimeSeconds
         self.bcryptCost = bcryptCost
     }

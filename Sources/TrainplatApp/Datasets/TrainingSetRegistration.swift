@@ -38,8 +38,10 @@ enum TrainingSetRegistration {
             version.dataSchema = fields["schema"]?.objectValue ?? [:]
             version.dorisQueryConfig = fields["doris_query"]?.objectValue ?? [:]
             version.buildConfig = fields["config"]?.objectValue ?? [:]
-            version.feastConfig = fields["feast"]?.objectValue ?? [:]
-            version.qualityScore = fields["quality_score"]?.doubleValue
+            // Tasks report these at the top level or inside their build config.
+            let buildConfig = fields["config"]?.objectValue ?? [:]
+            version.feastConfig = (fields["feast"] ?? buildConfig["feast"])?.objectValue ?? [:]
+            version.qualityScore = (fields["quality_score"] ?? buildConfig["quality_score"])?.doubleValue
             version.timeStart = try reader.optionalTimestamp("time_start")
             version.timeEnd = try reader.optionalTimestamp("time_end")
             version.status = "created"

@@ -66,6 +66,9 @@ enum RequestBody {
             return try decoder.decode(type, from: Data(buffer.readableBytesView))
         } catch let DecodingError.keyNotFound(key, _) {
             throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(key.stringValue.snakeCased)' is required")
+        } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
+            let path = context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(path)' has an invalid value")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             let path = context.codingPath.map(\.stringValue.snakeCased).joined(separator: ".")
             throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(path)' has the wrong type: \(context.debugDescription)")

@@ -18,7 +18,10 @@ public struct Scheduler: Service {
     let specs = SpecCache()
     var tickInterval: Duration = .milliseconds(200)
 
-    init(database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService, logger: Logger) {
+    init(
+        database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService,
+        sources: FeatureSourceResolver, logger: Logger
+    ) {
         // The host is part of the owner: only a scheduler on the same host may signal the
         // process group a dead owner left behind.
         let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
@@ -29,7 +32,8 @@ public struct Scheduler: Service {
         self.owner = owner
         self.logger = logger
         self.runner = TaskRunner(
-            database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, logger: logger)
+            database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
+            logger: logger)
     }
 
     public func run() async throws {

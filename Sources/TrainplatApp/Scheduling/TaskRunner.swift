@@ -14,6 +14,7 @@ struct TaskRunner: Sendable {
     let owner: String
     let boundPort: BoundPort
     let auth: AuthService
+    let sources: FeatureSourceResolver
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -49,16 +50,19 @@ struct TaskRunner: Sendable {
 
         let end: AttemptEnd
         do {
-            let arguments = try await renderArguments(taskSpec, run: run)
+            let source = try await sources.resolve(try await renderArguments(taskSpec, run: run), uses: taskSpec.uses, projectID: run.$project.id)
             try TaskContract.writeInputs(
-                directory: directory, task: task.name, uses: taskSpec.uses, runID: runID, logicalTime: run.logicalTime, arguments: arguments)
+                directory: directory, task: task.name, uses: taskSpec.uses, runID: runID, logicalTime: run.logicalTime,
+                arguments: source.arguments)
             let command: [String]
             if let uses = taskSpec.uses {
                 command = [config.pythonExecutable, "-m", "trainplat.tasks", uses]
             } else {
                 command = try await renderCommand(taskSpec, run: run)
             }
-            end = await execute(command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt)
+            end = await execute(
+                command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
+                secretEnvironment: source.environment)
         } catch let error as TemplateError {
             end = .launchFailed(reason: "could not render the task's templates: \(error.message)")
         } catch {
@@ -90,14 +94,16 @@ struct TaskRunner: Sendable {
     }
 
     private func execute(
-        command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, userID: UUID, attempt: TaskAttempt
+        command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, userID: UUID, attempt: TaskAttempt,
+        secretEnvironment: [String: String]
     ) async -> AttemptEnd {
         let taskID = task.id ?? UUID()
         let processSpec = TaskProcessSpec(
             command: command,
             environment: environment(
                 directory: attempt.workDirectory, runID: runID, taskID: taskID,
-                token: auth.taskToken(userID: userID, runID: runID, lifetime: taskSpec.timeoutSeconds ?? 86400)),
+                token: auth.taskToken(userID: userID, runID: runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
+            ).merging(secretEnvironment) { contract, _ in contract },
             workDirectory: attempt.workDirectory, logPath: attempt.logPath,
             timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)

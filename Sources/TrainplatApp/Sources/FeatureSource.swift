@@ -6,8 +6,13 @@ import TrainplatCore
 final class FeatureSource: Model, @unchecked Sendable {
     static let schema = "feature_sources"
 
-    enum Kind: String, Codable, Sendable {
-        case sqlite, doris
+    enum Kind: String, Codable, Sendable, CaseIterable {
+        /// The embedded source: a SQLite file (`host` is its absolute path).
+        case sqlite
+        /// Apache Doris over the MySQL protocol.
+        case doris
+        /// MySQL or MariaDB (what the tests run against in Doris' place).
+        case mysql
     }
 
     @ID(key: .id) var id: UUID?
@@ -28,6 +33,13 @@ final class FeatureSource: Model, @unchecked Sendable {
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 
     init() {}
+
+    /// The SQLAlchemy URL the data plane connects with; never carries the password.
+    var connectionURL: String {
+        let scheme = kind == .doris ? "doris" : "mysql+pymysql"
+        let user = username.map { "\($0)@" } ?? ""
+        return "\(scheme)://\(user)\(host):\(port ?? 9030)/\(database ?? "")"
+    }
 
     init(projectID: UUID, name: String, kind: Kind, host: String) {
         self.$project.id = projectID

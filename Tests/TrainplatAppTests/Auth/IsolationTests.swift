@@ -44,7 +44,7 @@ struct IsolationTests {
                 "pipelines": try registered.pipeline.requireID().uuidString, "runs": try run.requireID().uuidString,
                 "training-set-versions": trainingSet.versionID, "model-versions": try model.requireID().uuidString,
                 "api-keys": try key.key.requireID().uuidString, "projects": projectID.uuidString, "task": "step",
-                "models": model.modelName, "aliases": "production",
+                "models": model.modelName, "aliases": "production", "feature-sources": "warehouse",
             ],
             secrets: [projectID.uuidString, try run.requireID().uuidString, trainingSet.versionID, try registered.pipeline.requireID().uuidString].map { $0.lowercased() })
     }

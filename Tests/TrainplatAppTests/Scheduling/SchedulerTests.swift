@@ -117,7 +117,7 @@ struct SchedulerTests {
             // check
             let task = try #require(try await app.tasks(of: run)["noisy"])
             #expect(task.status == .failed)
-            #expect(task.reason?.contains("log exceeded the 65536-byte limit") == true)
+            #expect(task.reason?.contains("log exceeded the 65536-byte limit") == true, "reason was \(task.reason ?? "nil")")
         }
     }
 

@@ -26,7 +26,7 @@ struct TestApp {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let postgres = usesPostgres ? try await PostgresScratch.create() : nil
         var config = AppConfig(dataDirectory: directory, port: 0, database: postgres.map { .postgres(url: $0.url) } ?? .sqliteMemory)
-        config.heartbeatSeconds = 1
+        config.heartbeatSeconds = 2
         config.bcryptCost = 4
         configure(&config)
         // Errors only: the scheduler's expected warnings (failing test tasks) would drown the output.
