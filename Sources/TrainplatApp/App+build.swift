@@ -17,6 +17,7 @@ public struct TrainplatApp: Sendable {
     let secrets: SecretBox
     let throttle = LoginThrottle()
     let schedulerMetrics = SchedulerMetrics()
+    let rateLimiter: RateLimiter
     let logger: Logger
 
     public init(config: AppConfig, logger: Logger) throws {
@@ -38,6 +39,7 @@ public struct TrainplatApp: Sendable {
             database: metadata.database, signer: signer, accessTokenLifetime: TimeInterval(config.accessTokenLifetimeSeconds),
             bcryptCost: config.bcryptCost)
         audit = AuditLog(database: metadata.database)
+        rateLimiter = RateLimiter(perSecond: config.rateLimitPerSecond, burst: max(1, config.rateLimitPerSecond * 2))
     }
 
     /// Migrations, then the first admin when none exists (serve's start-up).
@@ -67,9 +69,13 @@ public struct TrainplatApp: Sendable {
         let router = Router(context: AppRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(config.corsOrigins)))
+        router.add(middleware: BodySizeLimitMiddleware(maxBytes: SpecParser.maxSpecBytes))
         HealthController(metadata: metadata).addRoutes(to: router)
         let api = router.group("api/v1").add(middleware: AuthMiddleware(auth: auth))
+            .add(middleware: RateLimitMiddleware(limiter: rateLimiter))
         let access = ProjectAccess(database: database)
         AuthController(auth: auth, audit: audit, throttle: throttle).addRoutes(to: api.group("auth"))
         UserController(auth: auth, audit: audit).addRoutes(to: api.group("users"))

@@ -132,6 +132,13 @@ struct PromotionGateTests {
         #expect(PromotionGate.failures(rules: rules, candidate: metrics(newest: 0.55, earlier: 0.1), incumbent: nil).count == 1)
     }
 
+    @Test func test_failures_atMost_forForgetting() {
+        let gate = [GateRule(metric: "evaluation.forgetting_auc", kind: .atMost, threshold: 0.02)]
+        #expect(PromotionGate.failures(rules: gate, candidate: ["evaluation": .object(["forgetting_auc": .double(0.01)])], incumbent: nil).isEmpty)
+        #expect(PromotionGate.failures(rules: gate, candidate: ["evaluation": .object(["forgetting_auc": .double(0.05)])], incumbent: nil)
+            == ["evaluation.forgetting_auc is 0.0500, above the allowed 0.0200"])
+    }
+
     @Test func test_failures_missingMetric_isAFailureNotACrash() {
         #expect(PromotionGate.failures(rules: rules, candidate: [:], incumbent: nil).count == 3)
     }

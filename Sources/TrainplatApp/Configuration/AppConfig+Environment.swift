@@ -31,7 +31,9 @@ extension AppConfig {
             adminPassword: values["TRAINPLAT_ADMIN_PASSWORD"],
             tokenSecret: try reader.secret("TRAINPLAT_TOKEN_SECRET", minimumBytes: 32),
             secretKey: try reader.secret("TRAINPLAT_SECRET_KEY", minimumBytes: 32),
-            accessTokenLifetimeSeconds: try reader.int("TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS", default: 900, range: 60...86400)
+            accessTokenLifetimeSeconds: try reader.int("TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS", default: 900, range: 60...86400),
+            rateLimitPerSecond: Double(try reader.int("TRAINPLAT_RATE_LIMIT_PER_SECOND", default: 50, range: 1...100_000)),
+            corsOrigins: try reader.origins("TRAINPLAT_CORS_ORIGINS")
         )
         if let executor = values["TRAINPLAT_EXECUTOR"], executor != "local" {
             throw ConfigError(variable: "TRAINPLAT_EXECUTOR", value: executor, expected: "'local' (the only executor so far)")
@@ -105,6 +107,18 @@ private struct ConfigReader {
             throw ConfigError(variable: name, value: "<\(text.utf8.count) bytes, hidden>", expected: "at least \(minimumBytes) bytes")
         }
         return Data(text.utf8)
+    }
+
+    /// Comma-separated `scheme://host[:port]` origins.
+    func origins(_ name: String) throws -> [String] {
+        guard let text = values[name] else { return [] }
+        let origins = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for origin in origins {
+            guard let url = URLComponents(string: origin), ["http", "https"].contains(url.scheme), url.host != nil, url.path.isEmpty else {
+                throw ConfigError(variable: name, value: text, expected: "comma-separated origins like https://ui.example.com")
+            }
+        }
+        return origins
     }
 
     func logLevel(_ name: String, default fallback: Logger.Level) throws -> Logger.Level {

@@ -31,6 +31,10 @@ public struct AppConfig: Sendable {
     /// the data directory.
     public var secretKey: Data?
     public var accessTokenLifetimeSeconds: Int
+    /// Requests per second per caller (token bucket, bursts of twice that).
+    public var rateLimitPerSecond: Double
+    /// Origins a browser may call the API from (CORS); none by default.
+    public var corsOrigins: [String]
     /// bcrypt cost (work factor). Each step doubles the time of a login.
     public var bcryptCost: UInt8
 
@@ -41,7 +45,8 @@ public struct AppConfig: Sendable {
         database: DatabaseKind? = nil, pythonExecutable: String = AppConfig.defaultPython(),
         maxConcurrentTasks: Int = 2, maxTasksPerUser: Int? = nil, taskLogLimitBytes: Int = 10 << 20, heartbeatSeconds: Double = 5,
         logLevel: Logger.Level = .info, adminUsername: String = "admin", adminPassword: String? = nil,
-        tokenSecret: Data? = nil, secretKey: Data? = nil, accessTokenLifetimeSeconds: Int = 900, bcryptCost: UInt8 = 12
+        tokenSecret: Data? = nil, secretKey: Data? = nil, accessTokenLifetimeSeconds: Int = 900,
+        rateLimitPerSecond: Double = 50, corsOrigins: [String] = [], bcryptCost: UInt8 = 12
     ) {
         self.dataDirectory = dataDirectory
         self.host = host
@@ -58,6 +63,8 @@ public struct AppConfig: Sendable {
         self.tokenSecret = tokenSecret
         self.secretKey = secretKey
         self.accessTokenLifetimeSeconds = accessTokenLifetimeSeconds
+        self.rateLimitPerSecond = rateLimitPerSecond
+        self.corsOrigins = corsOrigins
         self.bcryptCost = bcryptCost
     }
 

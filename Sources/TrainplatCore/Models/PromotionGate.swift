@@ -6,6 +6,8 @@ public struct GateRule: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// candidate >= threshold
         case atLeast = "at_least"
+        /// candidate <= threshold (e.g. `evaluation.forgetting_auc` at most 0.02)
+        case atMost = "at_most"
         /// candidate >= incumbent + threshold ("must beat the parent on the newest window")
         case beatsIncumbentBy = "beats_incumbent_by"
         /// incumbent - candidate <= threshold ("loses at most X points on earlier windows")
@@ -43,6 +45,8 @@ public enum PromotionGate {
             switch rule.kind {
             case .atLeast:
                 return value >= rule.threshold ? nil : "\(rule.metric) is \(format(value)), below the required \(format(rule.threshold))"
+            case .atMost:
+                return value <= rule.threshold ? nil : "\(rule.metric) is \(format(value)), above the allowed \(format(rule.threshold))"
             case .beatsIncumbentBy, .dropsAtMost:
                 guard let incumbent else { return nil }
                 guard let old = metric(rule.metric, in: incumbent) else { return nil }
