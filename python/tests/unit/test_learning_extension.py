@@ -8,7 +8,7 @@ from trainplat.datasets.training_set_file import TrainingSetData
 from trainplat.learning.checkpoint import build_model
 from trainplat.learning.encoding import OUT_OF_VOCABULARY, FeatureEncoder
 from trainplat.learning.extension import extend_encoder, extend_model, new_inputs
-from trainplat.learning.model import predict_probabilities
+from trainplat.learning.model import TransformerTimeSeriesModel, predict_probabilities
 
 ARCHITECTURE = {"d_model": 8, "heads": 2, "layers": 1, "dropout": 0.0}
 HISTORY = 3
@@ -32,6 +32,12 @@ def toy_set(
             for name, values in categorical.items()
         },
     )
+
+
+def _table(model: TransformerTimeSeriesModel, index: int) -> torch.Tensor:
+    embedding = model.embeddings[index]
+    assert isinstance(embedding, torch.nn.Embedding)
+    return embedding.weight
 
 
 OLD = toy_set(40, 0, numeric=("x", "y"), categorical={"c": ["a", "b"]})
@@ -74,10 +80,10 @@ def test_extend_model_keeps_old_weights_bit_identical_and_the_same_function() ->
         parent, parent_encoder=parent_encoder, encoder=encoder, architecture=ARCHITECTURE
     )
     # check: old rows and columns bit for bit, new value rows start as the OOV row
-    old_table, new_table = parent.embeddings[0].weight, child.embeddings[0].weight
+    old_table, new_table = _table(parent, 0), _table(child, 0)
     assert torch.equal(new_table[: old_table.shape[0]], old_table)
     assert torch.equal(new_table[-1], old_table[OUT_OF_VOCABULARY])
-    assert not child.embeddings[1].weight.any()  # new feature: zero table
+    assert not bool(_table(child, 1).any())  # new feature: zero table
     old_w, new_w = parent.input_projection.weight, child.input_projection.weight
     assert torch.equal(new_w[:, :2], old_w[:, :2])  # values
     assert torch.equal(new_w[:, 3:5], old_w[:, 2:4])  # missing flags

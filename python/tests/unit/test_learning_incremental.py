@@ -28,7 +28,7 @@ from trainplat.synthetic.generator import SyntheticConfig, generate
 START = datetime(2026, 1, 1, tzinfo=UTC)
 SPLIT = datetime(2026, 1, 11, tzinfo=UTC)
 END = datetime(2026, 1, 16, tzinfo=UTC)
-SMALL = {"epochs": 1, "batch_size": 128, "replay_size": 64}
+SMALL: dict[str, object] = {"epochs": 1, "batch_size": 128, "replay_size": 64}
 
 
 def _with_new_feature(path: Path, out: Path) -> Path:
@@ -81,7 +81,8 @@ def test_update_extends_the_parent_and_names_it(tmp_path: Path, windows: dict[st
 
     result = incremental_update(
         new_context(tmp_path, "update"), parent_model=windows["parent"],
-        training_set=windows["late"], earlier_sets=(windows["early"],), ewc=True, **SMALL,
+        training_set=windows["late"], earlier_sets=(windows["early"],), ewc=True, epochs=1,
+        batch_size=128, replay_size=64,
     )  # fmt: skip
 
     version = result.model_version
@@ -110,7 +111,8 @@ def test_update_rejects_a_manifest_of_another_artifact(
     with pytest.raises(ValueError, match="describes artifact"):
         incremental_update(
             new_context(tmp_path, "update"), parent_model=windows["parent"],
-            parent_manifest=manifest, training_set=windows["late"], replay=False, **SMALL,
+            parent_manifest=manifest, training_set=windows["late"], replay=False, epochs=1,
+            batch_size=128, replay_size=64,
         )  # fmt: skip
 
 
@@ -134,8 +136,12 @@ def test_update_through_the_task_contract_is_deterministic(
     }
     task_dir = tmp_path / "update"
     task_dir.mkdir()
-    inputs = {"task": "update", "uses": "learning.incremental_update",
-              "run": {"id": "r", "logical_time": "2026-01-16T00:00:00Z"}, "with": arguments}  # fmt: skip
+    inputs = {
+        "task": "update",
+        "uses": "learning.incremental_update",
+        "run": {"id": "r", "logical_time": "2026-01-16T00:00:00Z"},
+        "with": arguments,
+    }
     (task_dir / "inputs.json").write_text(json.dumps(inputs))
     # act
     completed = subprocess.run(
@@ -146,7 +152,7 @@ def test_update_through_the_task_contract_is_deterministic(
     in_process = incremental_update(
         new_context(tmp_path, "again"), parent_model=windows["parent"],
         training_set=windows["late"], earlier_sets=(windows["early"],), holdout_fraction=0.25,
-        **SMALL,
+        epochs=1, batch_size=128, replay_size=64,
     )  # fmt: skip
     # check
     assert completed.returncode == 0, completed.stderr
@@ -164,7 +170,7 @@ def test_evaluate_windows_reports_forgetting_and_baselines(
     child = incremental_update(
         new_context(tmp_path, "update"), parent_model=windows["parent"],
         training_set=windows["late"], earlier_sets=(windows["early"],), holdout_fraction=0.25,
-        **SMALL,
+        epochs=1, batch_size=128, replay_size=64,
     )  # fmt: skip
     model = Path(str(child.outputs["model"]))
 
