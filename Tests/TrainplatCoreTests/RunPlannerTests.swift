@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TrainplatCore
 
@@ -141,5 +142,25 @@ struct PromotionGateTests {
 
     @Test func test_failures_missingMetric_isAFailureNotACrash() {
         #expect(PromotionGate.failures(rules: rules, candidate: [:], incumbent: nil).count == 3)
+    }
+}
+
+@Suite("Cron schedules")
+struct CronScheduleTests {
+    private func date(_ text: String) -> Date {
+        ParamValues.parseTimestamp(text) ?? .distantPast
+    }
+
+    @Test(arguments: [
+        ("0 2 * * *", "2026-11-29T01:59:00Z", "2026-11-29T02:00:00Z"),
+        ("0 2 * * *", "2026-11-29T02:00:00Z", "2026-11-30T02:00:00Z"),
+        ("*/15 * * * *", "2026-11-29T10:07:30Z", "2026-11-29T10:15:00Z"),
+        ("30 9 1 * *", "2026-11-29T00:00:00Z", "2026-12-01T09:30:00Z"),
+        ("0 0 * * 1", "2026-11-29T00:00:00Z", "2026-11-30T00:00:00Z"),  // 29 Nov 2026 is a Sunday
+        ("0 12 29 2 *", "2026-03-01T00:00:00Z", "2028-02-29T12:00:00Z"),
+    ])
+    func test_next_firingTime(expression: String, after: String, expected: String) throws {
+        let schedule = try #require(CronSchedule(expression))
+        #expect(schedule.next(after: date(after)) == date(expected))
     }
 }

@@ -17,6 +17,8 @@ final class PipelineRun: Model, @unchecked Sendable {
     @Field(key: "params") var params: JSONObject
     @Field(key: "logical_time") var logicalTime: Date
     @OptionalField(key: "reason") var reason: String?
+    /// The schedule interval this run is for; nil for runs started by hand.
+    @OptionalField(key: "scheduled_for") var scheduledFor: Date?
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @OptionalField(key: "started_at") var startedAt: Date?

@@ -7,7 +7,9 @@ import TrainplatCore
 struct RunService: Sendable {
     let database: any Database
 
-    func start(versionID: UUID, params: [String: JSONValue], userID: UUID, logicalTime: Date = Date()) async throws -> PipelineRun {
+    func start(
+        versionID: UUID, params: [String: JSONValue], userID: UUID, logicalTime: Date = Date(), scheduledFor: Date? = nil
+    ) async throws -> PipelineRun {
         guard let version = try await PipelineVersion.find(versionID, on: database),
             let pipeline = try await Pipeline.find(version.$pipeline.id, on: database)
         else { throw NotFound(resource: "pipeline version", id: versionID.uuidString) }
@@ -17,6 +19,7 @@ struct RunService: Sendable {
             let run = PipelineRun(
                 projectID: pipeline.$project.id, pipelineID: try pipeline.requireID(), versionID: versionID, userID: userID,
                 params: resolved, logicalTime: logicalTime)
+            run.scheduledFor = scheduledFor
             try await run.create(on: database)
             let runID = try run.requireID()
             for task in spec.tasks {

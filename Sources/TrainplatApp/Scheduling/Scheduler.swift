@@ -38,10 +38,16 @@ public struct Scheduler: Service {
 
     public func run() async throws {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
+        let cron = CronTrigger(database: database, specs: specs, logger: logger)
+        var nextScheduleCheck = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
                     try await recoverExpiredLeases()
+                    if ContinuousClock.now >= nextScheduleCheck {
+                        try await cron.fireDueSchedules()
+                        nextScheduleCheck = ContinuousClock.now + .seconds(5)
+                    }
                     try await advanceRuns()
                     for taskID in try await claimReadyTasks() {
                         group.addTask { await runner.run(taskID: taskID) }

@@ -18,7 +18,10 @@ extension PipelineSpec {
         if !params.isEmpty {
             root["params"] = .object(Dictionary(uniqueKeysWithValues: params.map { ($0.name, $0.canonicalValue()) }))
         }
-        if let schedule { root["schedule"] = .string(schedule) }
+        if let schedule {
+            root["schedule"] = .string(schedule)
+            root["catchup"] = .string(catchup.rawValue)
+        }
         if let concurrency { root["concurrency"] = .int(concurrency) }
         return .object(root)
     }

@@ -3,17 +3,20 @@ public struct PipelineSpec: Sendable, Equatable {
     public var name: String
     public var params: [ParamSpec]
     public var schedule: String?
+    /// What a schedule does about intervals missed while no scheduler ran.
+    public var catchup: Catchup
     public var concurrency: Int?
     /// Tasks in the order the spec lists them.
     public var tasks: [TaskSpec]
 
     public init(
-        name: String, params: [ParamSpec] = [], schedule: String? = nil, concurrency: Int? = nil,
+        name: String, params: [ParamSpec] = [], schedule: String? = nil, catchup: Catchup = .skip, concurrency: Int? = nil,
         tasks: [TaskSpec]
     ) {
         self.name = name
         self.params = params
         self.schedule = schedule
+        self.catchup = catchup
         self.concurrency = concurrency
         self.tasks = tasks
     }
@@ -21,6 +24,15 @@ public struct PipelineSpec: Sendable, Equatable {
     public func task(named name: String) -> TaskSpec? {
         tasks.first { $0.name == name }
     }
+}
+
+public enum Catchup: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Run only the latest missed interval.
+    case skip
+    /// Run every missed interval, oldest first (at most `maxBackfill` of them).
+    case backfill
+
+    public static let maxBackfill = 50
 }
 
 public struct ParamSpec: Sendable, Equatable {

@@ -60,7 +60,7 @@ public struct SpecParser {
     }
 
     private mutating func parseRoot(_ fields: [String: Node]) -> PipelineSpec? {
-        rejectUnknownKeys(fields, allowed: ["name", "description", "params", "schedule", "concurrency", "tasks"], path: "")
+        rejectUnknownKeys(fields, allowed: ["name", "description", "params", "schedule", "catchup", "concurrency", "tasks"], path: "")
         let name = requiredString(fields["name"], path: "name") ?? ""
         if !name.isEmpty, !SpecNames.isIdentifier(name) {
             issue("name", "pipeline name '\(name)' must start with a letter and use only letters, digits, '_' and '-' (max 63)", fields["name"])
@@ -69,6 +69,10 @@ public struct SpecParser {
         let schedule = fields["schedule"].flatMap { string($0, path: "schedule") }
         if let schedule, let problem = CronExpression.problem(in: schedule) { issue("schedule", problem, fields["schedule"]) }
         let concurrency = fields["concurrency"].flatMap { positiveInt($0, path: "concurrency") }
+        var catchup = Catchup.skip
+        if let node = fields["catchup"], let text = string(node, path: "catchup") {
+            if let parsed = Catchup(rawValue: text) { catchup = parsed } else { issue("catchup", "expected skip or backfill, got '\(text)'", node) }
+        }
         guard let tasksNode = fields["tasks"] else {
             issues.append(SpecIssue(path: "tasks", message: "required field is missing"))
             return nil
@@ -80,7 +84,7 @@ public struct SpecParser {
             return nil
         }
         let tasks = taskFields.compactMap { parseTask(name: $0.key, node: $0.value) }
-        return PipelineSpec(name: name, params: params, schedule: schedule, concurrency: concurrency, tasks: tasks)
+        return PipelineSpec(name: name, params: params, schedule: schedule, catchup: catchup, concurrency: concurrency, tasks: tasks)
     }
 
     private mutating func parseParams(_ fields: [String: Node]) -> [ParamSpec] {

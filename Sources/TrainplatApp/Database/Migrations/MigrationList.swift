@@ -8,5 +8,6 @@ enum MigrationList {
         CreateRuns(),
         CreateRegistries(),
         CreateModelAliases(),
+        AddScheduledRuns(),
     ]
 }
