@@ -75,5 +75,33 @@ SQL
     echo "export TRAINPLAT_TEST_MARIADB_URL=mysql+pymysql://trainplat@127.0.0.1:$MARIADB_PORT/trainplat_test"
 }
 
+REDIS_PORT=${TRAINPLAT_TEST_REDIS_PORT:-56379}
+REDIS_DIR=${TRAINPLAT_TEST_REDIS_DIR:-/var/tmp/trainplat-test-redis}
+
+# Redis for the extraction cache's Redis backend. Throwaway dir, 127.0.0.1 only, no
+# persistence, daemonized (so `eval "$(scripts/services.sh)"` returns).
+start_redis() {
+    ensure_packages redis-server
+    if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        rm -rf "$REDIS_DIR"
+        mkdir -p "$REDIS_DIR"
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
+            --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/server.log" \
+            --save "" --appendonly no --maxmemory 512mb --maxmemory-policy allkeys-lru >/dev/null
+        local waited=0
+        until redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; do
+            waited=$((waited + 1))
+            if [ "$waited" -gt 60 ]; then
+                log "Redis did not start; see $REDIS_DIR/server.log"
+                exit 1
+            fi
+            sleep 0.5
+        done
+        log "Redis started on 127.0.0.1:$REDIS_PORT"
+    fi
+    echo "export TRAINPLAT_TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+}
+
 start_postgres
 start_mariadb
+start_redis

@@ -16,7 +16,8 @@ public struct TrainplatApp: Sendable {
     let audit: AuditLog
     let secrets: SecretBox
     let throttle = LoginThrottle()
-    let schedulerMetrics = SchedulerMetrics()
+    /// Created after the metrics bootstrap: metrics made before it would go nowhere.
+    let schedulerMetrics: SchedulerMetrics
     let rateLimiter: RateLimiter
     let logger: Logger
 
@@ -24,6 +25,7 @@ public struct TrainplatApp: Sendable {
         self.config = config
         self.logger = logger
         _ = MetricsRegistry.shared
+        schedulerMetrics = SchedulerMetrics()
         boundPort = BoundPort(config.port)
         metadata = try MetadataDatabase(config: config, logger: logger)
         let signer: TokenSigner

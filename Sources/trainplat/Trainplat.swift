@@ -10,7 +10,7 @@ struct Trainplat: AsyncParsableCommand {
         commandName: "trainplat",
         abstract: "The trainplat control plane: API server, scheduler, migrations and the demo.",
         discussion: "Configuration comes from TRAINPLAT_* environment variables (see README.md).",
-        subcommands: [Serve.self, Migrate.self, DemoCommand.self, PipelineCommand.self])
+        subcommands: [Serve.self, Migrate.self, DemoCommand.self, PipelineCommand.self, RunCommand.self, Login.self])
 }
 
 /// Loads configuration and logging the same way for every subcommand.
@@ -67,7 +67,8 @@ struct DemoCommand: AsyncParsableCommand {
 
 struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pipeline", abstract: "Work with pipeline specs.", subcommands: [Validate.self])
+        commandName: "pipeline", abstract: "Validate specs offline; submit and list pipelines through the API.",
+        subcommands: [Validate.self, Submit.self, List.self])
 
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a pipeline spec file offline (no server needed).")

@@ -12,8 +12,9 @@ struct APITests {
         try #require(try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)).objectValue)
     }
 
-    @Test func test_health_ready_andMetricsShowRequests() async throws {
+    @Test func test_health_ready_andMetricsShowRequestsAndTaskStates() async throws {
         try await TestApp.with { app in
+            _ = try await app.run(spec: "name: metered\ntasks:\n  t: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
             try await Application(router: app.app.buildRouter()).test(.router) { client in
                 try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
                 try await client.execute(uri: "/ready", method: .get) { response in
@@ -26,6 +27,7 @@ struct APITests {
                     #expect(response.status == .ok)
                     #expect(text.contains("hb_requests"))
                     #expect(text.contains("/ready"))
+                    #expect(text.contains(#"trainplat_task_transitions_total{state="succeeded"}"#))
                 }
             }
         }

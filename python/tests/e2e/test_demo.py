@@ -136,6 +136,33 @@ def test_demo_api_refuses_anonymous_callers(demo: DemoSummary) -> None:
     assert refused.value.code == 401
 
 
+def test_cli_submits_a_pipeline_starts_and_follows_a_run(
+    demo: DemoSummary, trainplat_bin: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "TRAINPLAT_API_URL": demo.api, "TRAINPLAT_API_TOKEN": demo.token}
+
+    def cli(*args: str) -> str:
+        result = subprocess.run(
+            [str(trainplat_bin), *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    project = _get(f"{demo.api}/api/v1/projects", demo.token)["items"][0]["id"]
+    spec = tmp_path / "hello.yaml"
+    spec.write_text(
+        "name: cli-hello\nparams: {who: {type: string}}\ntasks:\n"
+        "  hello: {command: [sh, -c, \"echo hello {{ params.who }}; echo '{}' > outputs.json\"]}\n"
+    )
+    pipeline = json.loads(cli("pipeline", "submit", "--project", project, str(spec)))
+    run = json.loads(cli("run", "start", pipeline["pipeline"]["id"], "--param", "who=world"))
+    deadline = time.monotonic() + 60
+    while "succeeded" not in cli("run", "show", run["id"]) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert "hello                succeeded" in cli("run", "show", run["id"])
+    assert cli("run", "log", run["id"], "hello").strip() == "hello world"
+
+
 # Last: it stops the server the module shares.
 def test_demo_stops_cleanly_on_ctrl_c(demo: DemoSummary) -> None:
     assert _get(f"{demo.api}/ready")["status"] == "ready"

@@ -244,3 +244,131 @@ def test_mariadb_extract_cache_hit_skips_query(
     assert (first.outputs["cache"], second.outputs["cache"]) == ("miss", "hit")
     assert second.outputs["rows"] == 1
     assert datetime.now(UTC) > END
+
+
+# (field, value): each must be rejected by argument validation (the task exits 2 naming
+# the field) or, for filter values, neutralised (bound parameters: no row, table intact).
+INJECTIONS: list[tuple[str, Any, str]] = [
+    ("feature_keys", ["x') OR 1=1 --"], "rejected"),
+    ("feature_keys", ["`; DROP TABLE feature_snapshots; `"], "rejected"),
+    ("feature_keys", ["a.b"], "rejected"),
+    ("feature_keys", ["$.a"], "rejected"),
+    ("feature_keys", ["x'y"], "rejected"),
+    ("feature_keys", ["n\u0430me"], "rejected"),  # Cyrillic a
+    ("feature_keys", ["a;b"], "rejected"),
+    ("feature_keys", ["a/*b*/"], "rejected"),
+    ("feature_schema", ["x:numeric'; DROP TABLE feature_snapshots; --"], "rejected"),
+    ("feature_schema", ["x') OR 1=1 --:numeric"], "rejected"),
+    ("uuids", ["' OR '1'='1"], "neutralised"),
+    ("uuids", ["a'; DROP TABLE feature_snapshots; --"], "neutralised"),
+    ("uuids", ["\\' OR 1=1 #"], "neutralised"),
+    ("uuids", ["😀' --"], "neutralised"),
+    ("uuids", ["x" * 256], "rejected"),
+    ("node_ids", ["1 OR 1=1"], "neutralised"),
+    ("node_ids", ["%s"], "neutralised"),
+    ("node_ids", ["1); DELETE FROM feature_snapshots; --"], "neutralised"),
+    ("is_tag", "1 OR 1=1", "rejected"),
+    ("source_url", "mysql+pymysql://trainplat@127.0.0.1/db; DROP TABLE x", "rejected"),
+    ("source_url", "mysql+pymysql://trainplat@127.0.0.1/db`x", "rejected"),
+    ("source_url", "mysql+pymysql://a'b@127.0.0.1/trainplat_test", "rejected"),
+    ("source_url", "mysql+pymysql://trainplat:pw@127.0.0.1/trainplat_test", "rejected"),
+    ("source_url", "sqlite:///etc/passwd", "rejected"),
+    ("source_url", "mysql+pymysql://trainplat@127.0.0.1/t?init_command=DROP+TABLE+x", "rejected"),
+    ("password_env", "X; rm -rf /", "rejected"),
+    ("source", "/etc/passwd", "rejected"),
+    ("cache_url", "redis://:secret@127.0.0.1:6379/0", "rejected"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "outcome"), INJECTIONS)
+def test_injection_attempts_are_rejected_or_neutralised(
+    tmp_path: Path,
+    mariadb: ServerSource,
+    mariadb_url: str,
+    field: str,
+    value: Any,
+    outcome: str,
+) -> None:
+    from pydantic import ValidationError
+
+    from trainplat.doris.extract import ExtractArgs
+
+    mariadb.write([snapshot("a", 1, {"x": 1}, node_id=1), snapshot("b", 2, {"x": 2})])
+    arguments: dict[str, Any] = {
+        "source_url": mariadb_url,
+        "start": T0.isoformat(),
+        "end": END.isoformat(),
+        field: value,
+    }
+    if field == "source":
+        del arguments["source_url"]
+
+    if outcome == "rejected":
+        with pytest.raises(ValidationError) as error:
+            ExtractArgs.model_validate(arguments)
+        assert field in str(error.value)  # the message names the offending field
+    else:
+        args = ExtractArgs.model_validate(arguments)
+        result = extract(new_context(tmp_path, "task"), **dict(args))
+        assert result.outputs["rows"] == 0
+    assert_table_intact(mariadb)
+
+
+def assert_table_intact(mariadb: ServerSource) -> None:
+    rows = mariadb.fetch("SELECT uuid FROM feature_snapshots ORDER BY uuid", ())
+    assert [row[0] for row in rows] == ["a", "b"]
+
+
+def test_mariadb_pool_of_4_serves_32_concurrent_extract_tasks(
+    tmp_path: Path, mariadb: ServerSource, mariadb_url: str
+) -> None:
+    mariadb.write([snapshot(f"u{i:03d}", i, {"i": i, "c": f"v{i % 3}"}) for i in range(300)])
+    contexts = [new_context(tmp_path, f"t{i}") for i in range(32)]
+
+    def one(index: int) -> Any:
+        return extract(
+            contexts[index],
+            source_url=mariadb_url,
+            start=T0,
+            end=END,
+            chunk_rows=40,
+            pool_size=4,
+            pool_max_overflow=0,
+            cache=False,
+        )
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(one, range(32)))
+
+    assert {result.outputs["rows"] for result in results} == {300}
+    assert len({result.outputs["content_hash"] for result in results}) == 1
+
+
+def test_mariadb_killed_connection_without_retries_fails_cleanly(
+    mariadb: ServerSource, mariadb_url: str
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from trainplat.doris.connection import is_transient
+
+    mariadb.write([snapshot(f"u{i:03d}", i, {"i": i}) for i in range(50)])
+    reader = ServerSource(
+        ServerConfig(
+            mariadb_url, pool=PoolSettings(size=1, max_overflow=0, pre_ping=False, recycle_s=7)
+        ),
+        retry=RetryPolicy(attempts=1),
+    )
+    chunks = reader.read(WindowQuery.build(T0, END), chunk_rows=10)
+    next(chunks)
+    (reader_id,) = reader.fetch("SELECT CONNECTION_ID()", ())[0]
+    killer = _connect(mariadb_url)
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("KILL CONNECTION %s", (reader_id,))
+    finally:
+        killer.close()
+
+    with pytest.raises(OperationalError) as error:
+        list(chunks)
+    assert is_transient(error.value)
+    assert reader.count(WindowQuery.build(T0, END)) == 50  # the pool replaced the connection

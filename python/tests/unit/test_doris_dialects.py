@@ -74,7 +74,13 @@ def test_keyset_predicate_follows_the_window_predicate() -> None:
 
 
 def test_projection_per_dialect() -> None:
-    assert SqliteDialect().feature_expression("x") == "\"features\" -> '$.x'"
+    assert SqliteDialect().feature_expression("x") == (
+        'CASE WHEN json_valid("features") THEN "features" -> \'$.x\' END'
+    )
+    assert "JSON_TYPE(`features`) = 'OBJECT'" in MariaDbDialect().invalid_features_expression()
+    assert "JSON_TYPE(`features`, '$') = 'object'" in (
+        dialect_named("doris").invalid_features_expression()
+    )
     assert MariaDbDialect().feature_expression("x") == "JSON_EXTRACT(`features`, '$.x')"
     assert dialect_named("mysql").name == "mariadb"
 

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,10 @@ DEFAULT_PORTS = {"doris": 9030, "mariadb": 3306}
 # 2006 server has gone away, 2013 lost connection during query, 2055 lost connection at
 # reading/writing. SQL errors (syntax, unknown column, ...) are never retried.
 TRANSIENT_MYSQL_CODES = frozenset({2003, 2006, 2013, 2055})
+
+_DATABASE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[?[0-9A-Fa-f:.]+\]?")
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,18 @@ class ServerConfig:
             raise ValueError("source_url must not contain a password; name an env var instead")
         if not parsed.host or not parsed.database:
             raise ValueError("source_url needs a host and a database")
+        # Names of the source are checked like feature keys: they reach the server (and logs).
+        for what, value, pattern in (
+            ("database", parsed.database, _DATABASE),
+            ("user", parsed.username, _USER),
+            ("host", parsed.host, _HOST),
+        ):
+            if value is not None and not pattern.fullmatch(value):
+                raise ValueError(
+                    f"source_url {what} {value[:40]!r} has characters outside {pattern.pattern}"
+                )
+        if parsed.query:
+            raise ValueError("source_url must not carry query parameters")
 
     def parsed_url(self) -> URL:
         try:

@@ -37,6 +37,11 @@ class Dialect(ABC):
         """SQL yielding the JSON text of `features.key`, or NULL when the key is absent."""
 
     @abstractmethod
+    def invalid_features_expression(self) -> str:
+        """SQL yielding NULL when `features` is a JSON object, else its raw text: with a
+        projection this is how a malformed row reaches the parser (and the rejects file)."""
+
+    @abstractmethod
     def time_param(self, moment: datetime) -> Any: ...
 
     @abstractmethod
@@ -68,6 +73,7 @@ class Dialect(ABC):
             columns.append(self.quote("features"))
         else:
             columns.extend(self.feature_expression(key) for key in query.feature_keys)
+            columns.append(self.invalid_features_expression())
         return ", ".join(columns)
 
     def count(self, query: WindowQuery) -> Statement:
@@ -140,7 +146,18 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 
     def feature_expression(self, key: str) -> str:
         # `->` (SQLite >= 3.38) returns the JSON text of the value, like MariaDB's JSON_EXTRACT.
-        return f"{self.quote('features')} -> {_json_path(key)}"
+        # It raises on malformed JSON (failing the whole statement), hence the guard.
+        features = self.quote("features")
+        return f"CASE WHEN json_valid({features}) THEN {features} -> {_json_path(key)} END"
+
+    def invalid_features_expression(self) -> str:
+        # CASE evaluates lazily: json_type never sees malformed text (it would raise).
+        features = self.quote("features")
+        return (
+            f"CASE WHEN json_valid({features}) THEN "
+            f"CASE json_type({features}) WHEN 'object' THEN NULL ELSE {features} END "
+            f"ELSE {features} END"
+        )
 
     def time_param(self, moment: datetime) -> Any:
         return encode_time(moment)
@@ -194,6 +211,10 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     def feature_expression(self, key: str) -> str:
         return f"JSON_EXTRACT(`features`, {_json_path(key)})"
 
+    def invalid_features_expression(self) -> str:
+        # JSON_TYPE of malformed text is NULL (with a warning), so it falls to ELSE.
+        return "CASE WHEN JSON_TYPE(`features`) = 'OBJECT' THEN NULL ELSE `features` END"
+
 
 class DorisDialect(_MySqlProtocolDialect):
     """Apache Doris. Checked by generated-SQL tests only: no Doris server runs here."""
@@ -242,6 +263,13 @@ PROPERTIES (
     def feature_expression(self, key: str) -> str:
         # JSONB_EXTRACT returns a JSON value; as a string it is the value's JSON text.
         return f"CAST(JSONB_EXTRACT(`features`, {_json_path(key)}) AS STRING)"
+
+    def invalid_features_expression(self) -> str:
+        # Doris' JSON type refuses malformed text on load; this catches non-objects.
+        return (
+            "CASE WHEN JSON_TYPE(`features`, '$') = 'object' THEN NULL "
+            "ELSE CAST(`features` AS STRING) END"
+        )
 
 
 DIALECTS: dict[str, type[Dialect]] = {

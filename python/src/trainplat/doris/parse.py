@@ -1,15 +1,45 @@
-"""Parsing the `features` JSON objects of snapshot rows into typed columns."""
+"""Parsing the `features` JSON objects of snapshot rows into typed Arrow columns.
 
+The feature schema (`{key: numeric|categorical}` plus the keys a row must have) is either
+given explicitly or inferred from the rows. Rows that do not fit are never a crash and never
+silently dropped: each is rejected with one reason, counted, and handed back with the raw
+row so the caller can write it to the rejects file.
+
+Reasons, in the order they are checked (a row gets the first that applies):
+`malformed_json` (not JSON, or not a JSON object), `bad_timestamp` (unparseable, or outside
+the window), `type_conflict` (a numeric key holding a string, object or array),
+`non_finite` (NaN or +-Infinity, or a number beyond float64), `missing_key` (a required key
+absent or null), `unknown_key` (a key the inferred schema does not have: it appeared only
+after the schema was inferred)."""
+
+import io
 import json
+import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from trainplat.doris.keys import validate_feature_key
 from trainplat.doris.schema import SnapshotRow
 from trainplat.tasks.result import FeatureKind
 
 # Columns every snapshot file has; a feature key may not take one of these names.
 SNAPSHOT_COLUMNS = ("uuid", "node_id", "time", "is_tag")
 
+RejectReason = Literal[
+    "malformed_json",
+    "bad_timestamp",
+    "type_conflict",
+    "non_finite",
+    "missing_key",
+    "unknown_key",
+]
+REJECT_REASONS: tuple[RejectReason, ...] = get_args(RejectReason)
+KINDS: tuple[FeatureKind, ...] = ("numeric", "categorical")
 
 # JSON decodes to these types; numbers and booleans (as 0/1) are numeric, null is no value,
 # strings and nested objects/arrays are categorical.
@@ -26,55 +56,369 @@ def value_kind(value: Any) -> FeatureKind | None:
     return _KIND_OF_TYPE.get(type(value), "categorical")
 
 
-def discover_feature_schema(
-    chunks: Iterable[Sequence[SnapshotRow]], feature_keys: Sequence[str] | None
-) -> dict[str, FeatureKind]:
-    """One pass over the window to fix every feature column's kind before writing, since a
-    key may first appear in any chunk and a Parquet file has one schema.
+@dataclass(frozen=True)
+class FeatureSchema:
+    """Feature key -> kind, in column order (sorted), and the keys every row must have."""
 
-    A key seen with both kinds becomes categorical (its numbers are kept as text). A requested
-    key that never occurs is kept as an all-missing numeric column, so the output schema is
-    what the caller asked for."""
-    wanted = set(feature_keys) if feature_keys is not None else None
-    kinds: dict[str, FeatureKind] = {}
-    for chunk in chunks:
+    kinds: dict[str, FeatureKind]
+    required: frozenset[str] = frozenset()
+    explicit: bool = False  # given by the caller (else inferred: unseen keys are rejects)
+
+    def __post_init__(self) -> None:
+        for key, kind in self.kinds.items():
+            validate_feature_key(key)
+            if kind not in KINDS:
+                raise ValueError(f"feature {key!r}: kind {kind!r} is not numeric|categorical")
+        clashes = sorted(set(self.kinds) & set(SNAPSHOT_COLUMNS))
+        if clashes:
+            raise ValueError(f"feature keys {clashes} collide with snapshot columns")
+        unknown = sorted(self.required - set(self.kinds))
+        if unknown:
+            raise ValueError(f"required keys {unknown} are not in the schema")
+
+    @classmethod
+    def parse(cls, items: Sequence[str]) -> "FeatureSchema":
+        """From the task argument form: `["amount:numeric", "label:numeric:required",
+        "city:categorical"]`."""
+        kinds: dict[str, FeatureKind] = {}
+        required: set[str] = set()
+        if not items:
+            raise ValueError("feature_schema is empty (omit it to infer the schema)")
+        for item in items:
+            parts = str(item).split(":")
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != "required"):
+                raise ValueError(
+                    f"feature_schema item {item!r} is not 'key:numeric|categorical[:required]'"
+                )
+            key = validate_feature_key(parts[0])
+            if parts[1] not in KINDS:
+                raise ValueError(f"feature_schema item {item!r}: kind must be numeric|categorical")
+            if key in kinds:
+                raise ValueError(f"feature_schema names {key!r} twice")
+            kinds[key] = "numeric" if parts[1] == "numeric" else "categorical"
+            if len(parts) == 3:
+                required.add(key)
+        return cls({key: kinds[key] for key in sorted(kinds)}, frozenset(required), explicit=True)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kinds": dict(self.kinds), "required": sorted(self.required)}
+
+
+def _object(text: Any) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class SchemaInference:
+    """Accumulates key kinds over rows: a key seen with both kinds becomes categorical (its
+    numbers are kept as text). Malformed rows are skipped here (the parser rejects them)."""
+
+    def __init__(self, feature_keys: Sequence[str] | None = None) -> None:
+        self.wanted = set(feature_keys) if feature_keys is not None else None
+        self.kinds: dict[str, FeatureKind] = {}
+        self.rows = 0
+
+    def add(self, chunk: Sequence[SnapshotRow]) -> None:
         # (key, Python type) pairs first: far fewer kind decisions than there are values.
-        seen = {
-            (key, type(value))
-            for row in chunk
-            for key, value in json.loads(row.features).items()
-            if wanted is None or key in wanted
-        }
+        seen: set[tuple[str, type]] = set()
+        for row in chunk:
+            features = _object(row.features)
+            if features is not None:
+                seen.update((key, type(value)) for key, value in features.items())
+        self.rows += len(chunk)
         for key, value_type in seen:
+            if self.wanted is not None and key not in self.wanted:
+                continue
             kind = _KIND_OF_TYPE.get(value_type, "categorical")
             if kind is None:
                 continue
-            previous = kinds.get(key)
-            kinds[key] = kind if previous in (None, kind) else "categorical"
-    for key in wanted or ():
-        kinds.setdefault(key, "numeric")
-    clashes = sorted(set(kinds) & set(SNAPSHOT_COLUMNS))
-    if clashes:
-        raise ValueError(f"feature keys {clashes} collide with snapshot columns")
-    return {key: kinds[key] for key in sorted(kinds)}
+            previous = self.kinds.get(key)
+            self.kinds[key] = kind if previous in (None, kind) else "categorical"
+
+    def schema(self) -> FeatureSchema:
+        kinds = dict(self.kinds)
+        for key in self.wanted or ():
+            kinds.setdefault(key, "numeric")
+        # Keys that are not valid feature keys cannot become columns: rows holding them are
+        # rejected as `unknown_key` rather than crashing the extraction.
+        usable = {}
+        for key in sorted(kinds):
+            try:
+                validate_feature_key(key)
+            except ValueError:
+                continue
+            if key not in SNAPSHOT_COLUMNS:
+                usable[key] = kinds[key]
+        return FeatureSchema(usable)
 
 
-def numeric_values(objects: Sequence[dict[str, Any]], key: str) -> list[float | None]:
-    values: list[float | None] = []
-    for features in objects:
-        value = features.get(key)
-        values.append(
-            float(value) if value is not None and value_kind(value) == "numeric" else None
+def discover_feature_schema(
+    chunks: Iterable[Sequence[SnapshotRow]], feature_keys: Sequence[str] | None
+) -> dict[str, FeatureKind]:
+    """Kinds of every key in the rows (a requested key that never occurs is numeric)."""
+    inference = SchemaInference(feature_keys)
+    for chunk in chunks:
+        inference.add(chunk)
+    return inference.schema().kinds
+
+
+@dataclass
+class Reject:
+    row: SnapshotRow
+    reason: RejectReason
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "detail": self.detail,
+            "uuid": self.row.uuid,
+            "node_id": self.row.node_id,
+            "time": self.row.time,
+            "is_tag": self.row.is_tag,
+            "created_at": self.row.created_at,
+            "features": self.row.features,
+        }
+
+
+@dataclass
+class ParsedChunk:
+    columns: list[pa.Array]  # uuid, node_id, time (int64 µs), is_tag, features...
+    rows: list[SnapshotRow]  # the accepted rows, in order
+    rejects: list[Reject] = field(default_factory=list)
+
+
+def _times_us(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[int]]:
+    """UTC microseconds of each text; indices of the unparseable ones (value 0)."""
+    try:
+        values = np.array([text.removesuffix("Z") for text in texts], dtype="datetime64[us]")
+        return values.astype(np.int64), []
+    except (ValueError, TypeError, OverflowError):
+        pass
+    out = np.zeros(len(texts), dtype=np.int64)
+    bad = []
+    for index, text in enumerate(texts):
+        try:
+            value = np.datetime64(str(text).removesuffix("Z"), "us")
+            if np.isnat(value):
+                raise ValueError("not a time")
+            out[index] = value.astype(np.int64)
+        except (ValueError, TypeError, OverflowError):
+            bad.append(index)
+    return out, bad
+
+
+class ChunkParser:
+    """Turns chunks of rows into Arrow columns of one schema, rejecting rows that do not fit.
+
+    Fast path: Arrow converts the parsed objects in C++ (ints and booleans to float64, absent
+    keys to null) and the checks are vectorised. It refuses numbers in a string column and
+    strings in a numeric one; such chunks take the per-value path, which writes numbers of a
+    categorical key as text and rejects the conflicting rows."""
+
+    def __init__(self, schema: FeatureSchema, start_us: int, end_us: int) -> None:
+        self.schema = schema
+        self.start_us = start_us
+        self.end_us = end_us
+        self.struct = pa.struct(
+            [
+                pa.field(key, pa.float64() if kind == "numeric" else pa.string())
+                for key, kind in schema.kinds.items()
+            ]
         )
-    return values
+        self.arrow_schema = pa.schema(list(self.struct))
+        self.known = frozenset(schema.kinds)
+        self.counts: dict[RejectReason, int] = dict.fromkeys(REJECT_REASONS, 0)
 
+    def parse(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk:
+        fast = self._parse_fast(chunk)
+        return fast if fast is not None else self._parse_slow(chunk)
 
-def categorical_values(objects: Sequence[dict[str, Any]], key: str) -> list[str | None]:
-    values: list[str | None] = []
-    for features in objects:
-        value = features.get(key)
+    def _parse_fast(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk | None:
+        """Arrow's C++ JSON reader over the chunk as newline-delimited JSON, with the schema.
+        Any row it refuses (malformed, not an object, a value of the other kind, a key the
+        inferred schema lacks) or a row spanning lines sends the chunk to the slow path,
+        which finds the offending rows."""
+        if not chunk or not self.schema.kinds:
+            return None
+        data = "\n".join(row.features for row in chunk)
+        if data.count("\n") != len(chunk) - 1 or "\r" in data:
+            return None
+        try:
+            encoded = data.encode()
+            table = pa_json.read_json(
+                io.BytesIO(encoded),
+                read_options=pa_json.ReadOptions(
+                    use_threads=False, block_size=max(1 << 20, len(encoded) + 1)
+                ),
+                parse_options=pa_json.ParseOptions(
+                    explicit_schema=self.arrow_schema,
+                    unexpected_field_behavior="ignore" if self.schema.explicit else "error",
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            return None
+        if table.num_rows != len(chunk):
+            return None
+        rows = list(chunk)
+        times, bad_times = _times_us([row.time for row in rows])
+        reasons = self._time_reasons(rows, times, bad_times)
+        features = [table.column(key).combine_chunks() for key in self.schema.kinds]
+        self._check_columns(features, reasons)
+        return self._assemble(rows, times, features, reasons, [])
+
+    def _time_reasons(
+        self, rows: Sequence[SnapshotRow], times: np.ndarray[Any, Any], bad_times: list[int]
+    ) -> list[tuple[RejectReason, str] | None]:
+        reasons: list[tuple[RejectReason, str] | None] = [None] * len(rows)
+        for index in bad_times:
+            reasons[index] = ("bad_timestamp", f"time {rows[index].time!r} is not a timestamp")
+        outside = np.flatnonzero((times < self.start_us) | (times >= self.end_us))
+        for index in outside.tolist():
+            if reasons[index] is None:
+                reasons[index] = ("bad_timestamp", f"time {rows[index].time} is outside the window")
+        return reasons
+
+    def _assemble(
+        self,
+        rows: list[SnapshotRow],
+        times: np.ndarray[Any, Any],
+        features: list[pa.Array],
+        reasons: list[tuple[RejectReason, str] | None],
+        rejects: list[Reject],
+    ) -> ParsedChunk:
+        keep = [reason is None for reason in reasons]
+        for row, reason in zip(rows, reasons, strict=True):
+            if reason is not None:
+                rejects.append(Reject(row, *reason))
+        for reject in rejects:
+            self.counts[reject.reason] += 1
+        if all(keep):
+            kept = rows
+            columns = [
+                pa.array([row.uuid for row in rows], pa.string()),
+                pa.array([str(row.node_id) for row in rows], pa.string()),
+                pa.array(times, pa.int64()),
+                pa.array([row.is_tag for row in rows], pa.bool_()),
+                *features,
+            ]
+            return ParsedChunk(columns, kept, rejects)
+        mask = pa.array(keep, pa.bool_())
+        kept = [row for row, ok in zip(rows, keep, strict=True) if ok]
+        columns = [
+            pa.array([row.uuid for row in kept], pa.string()),
+            pa.array([str(row.node_id) for row in kept], pa.string()),
+            pa.array(times[np.array(keep, dtype=bool)] if rows else [], pa.int64()),
+            pa.array([row.is_tag for row in kept], pa.bool_()),
+        ]
+        columns.extend(column.filter(mask) for column in features)
+        return ParsedChunk(columns, kept, rejects)
+
+    def _parse_slow(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk:
+        rows: list[SnapshotRow] = []
+        objects: list[dict[str, Any]] = []
+        rejects: list[Reject] = []
+        for row in chunk:
+            parsed = _object(row.features)
+            if parsed is None:
+                rejects.append(Reject(row, "malformed_json", "features is not a JSON object"))
+            else:
+                rows.append(row)
+                objects.append(parsed)
+        times, bad_times = _times_us([row.time for row in rows])
+        reasons = self._time_reasons(rows, times, bad_times)
+        features = self._features(objects, reasons)
+        if not self.schema.explicit:
+            for index, item in enumerate(objects):
+                if reasons[index] is None:
+                    extra = item.keys() - self.known
+                    if extra:
+                        detail = f"keys {sorted(extra)[:5]} are not in the inferred schema"
+                        reasons[index] = ("unknown_key", detail)
+        return self._assemble(rows, times, features, reasons, rejects)
+
+    def _features(
+        self, objects: list[dict[str, Any]], reasons: list[tuple[RejectReason, str] | None]
+    ) -> list[pa.Array]:
+        try:
+            struct = pa.array(objects, type=self.struct)
+        except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
+            return self._features_per_value(objects, reasons)
+        columns: list[pa.Array] = [struct.field(index) for index in range(len(self.known))]
+        self._check_columns(columns, reasons)
+        return columns
+
+    def _check_columns(
+        self, columns: list[pa.Array], reasons: list[tuple[RejectReason, str] | None]
+    ) -> None:
+        for column, (key, kind) in zip(columns, self.schema.kinds.items(), strict=True):
+            nulls = column.is_null().to_numpy(zero_copy_only=False)
+            if kind == "numeric":
+                values = column.to_numpy(zero_copy_only=False)
+                for index in np.flatnonzero(~np.isfinite(values) & ~nulls).tolist():
+                    if reasons[index] is None:
+                        reasons[index] = ("non_finite", f"{key} is {values[index]}")
+            if key in self.schema.required:
+                for index in np.flatnonzero(nulls).tolist():
+                    if reasons[index] is None:
+                        reasons[index] = ("missing_key", f"required key {key} is absent or null")
+
+    def _features_per_value(
+        self, objects: list[dict[str, Any]], reasons: list[tuple[RejectReason, str] | None]
+    ) -> list[pa.Array]:
+        numeric: dict[str, list[float | None]] = {}
+        categorical: dict[str, list[str | None]] = {}
+        for key, kind in self.schema.kinds.items():
+            if kind == "numeric":
+                numeric[key] = [None] * len(objects)
+            else:
+                categorical[key] = [None] * len(objects)
+        for index, item in enumerate(objects):
+            for key, kind in self.schema.kinds.items():
+                problem = self._value(item.get(key), key, kind, index, numeric, categorical)
+                if problem is not None and reasons[index] is None:
+                    reasons[index] = problem
+        return [
+            pa.array(numeric[key], pa.float64())
+            if kind == "numeric"
+            else pa.array(categorical[key], pa.string())
+            for key, kind in self.schema.kinds.items()
+        ]
+
+    def _value(
+        self,
+        value: Any,
+        key: str,
+        kind: FeatureKind,
+        index: int,
+        numeric: dict[str, list[float | None]],
+        categorical: dict[str, list[str | None]],
+    ) -> tuple[RejectReason, str] | None:
         if value is None:
-            values.append(None)
-        else:
-            values.append(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
-    return values
+            if key in self.schema.required:
+                return "missing_key", f"required key {key} is absent or null"
+            return None
+        if isinstance(value, bool | int | float):
+            try:
+                number = float(value)
+            except OverflowError:
+                return "non_finite", f"{key} is beyond float64"
+            if not math.isfinite(number):
+                return "non_finite", f"{key} is {value}"
+            if kind == "numeric":
+                numeric[key][index] = number
+            else:
+                categorical[key][index] = json.dumps(value)
+            return None
+        if kind == "numeric":
+            return (
+                "type_conflict",
+                f"{key} is numeric but holds {type(value).__name__} {value!r:.40}",
+            )
+        categorical[key][index] = (
+            value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        )
+        return None

@@ -1,23 +1,35 @@
-"""The `snapshots.parquet` file extraction writes and training-set building reads.
+"""The `snapshots.parquet` file extraction writes and training-set building reads, its
+rejects file and its manifest.
 
 Columns: uuid, node_id, time (UTC timestamp), is_tag, then one column per feature key
-(float64 for numeric, string for categorical). The feature schema `{key: kind}` is kept in
-the file's metadata so readers never guess which columns are features."""
+(float64 for numeric, string for categorical), zstd-compressed, one row group per chunk. The
+feature schema `{key: kind}` is kept in the file's metadata so readers never guess which
+columns are features. Rows the parser rejects go to `rejects.jsonl` (one JSON object per
+line: reason, detail and the raw row). `manifest.json` describes the pair: row count, time
+range, the data file's SHA-256, the feature schema, the query and the reject counts."""
 
+import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from trainplat.doris.parse import categorical_values, numeric_values
-from trainplat.doris.schema import SnapshotRow, decode_times_us
-from trainplat.tasks.result import FeatureKind
+from trainplat.doris.parse import REJECT_REASONS, ChunkParser, RejectReason
+from trainplat.doris.schema import SnapshotRow
+from trainplat.tasks.result import FeatureKind, JsonValue
 
 FEATURE_SCHEMA_KEY = b"trainplat.feature_schema"
 TIME_TYPE = pa.timestamp("us", tz="UTC")
+COMPRESSION = "zstd"
+REJECTS_FILE = "rejects.jsonl"
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "trainplat.doris.snapshots_manifest/v1"
 
 
 def arrow_schema(kinds: dict[str, FeatureKind]) -> pa.Schema:
@@ -32,55 +44,79 @@ def arrow_schema(kinds: dict[str, FeatureKind]) -> pa.Schema:
     return pa.schema(fields, metadata={FEATURE_SCHEMA_KEY: json.dumps(kinds).encode()})
 
 
-def record_batch(
-    rows: Sequence[SnapshotRow], kinds: dict[str, FeatureKind], schema: pa.Schema
-) -> pa.RecordBatch:
-    objects: list[dict[str, Any]] = [json.loads(row.features) for row in rows]
-    columns = [
-        pa.array([row.uuid for row in rows], pa.string()),
-        pa.array([str(row.node_id) for row in rows], pa.string()),
-        pa.array(decode_times_us([row.time for row in rows]), TIME_TYPE),
-        pa.array([row.is_tag for row in rows], pa.bool_()),
-    ]
-    columns.extend(_feature_columns(objects, kinds, schema))
-    return pa.RecordBatch.from_arrays(columns, schema=schema)
+@dataclass
+class WriteStats:
+    rows: int = 0
+    read: int = 0  # rows read from the source: rows + rejected
+    entities: set[str] = field(default_factory=set)
+    time_min_us: int | None = None
+    time_max_us: int | None = None
+    rejected: dict[RejectReason, int] = field(
+        default_factory=lambda: dict.fromkeys(REJECT_REASONS, 0)
+    )
 
-
-def _feature_columns(
-    objects: list[dict[str, Any]], kinds: dict[str, FeatureKind], schema: pa.Schema
-) -> list[pa.Array]:
-    """Arrow converts the parsed objects in C++ (ints and booleans to float64, absent keys to
-    null). It refuses numbers in a string column, which only a key seen with both kinds has;
-    such chunks take the slower per-value path that writes those numbers as text."""
-    feature_type = pa.struct([schema.field(key) for key in kinds])
-    try:
-        struct = pa.array(objects, type=feature_type)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return [
-            pa.array(numeric_values(objects, key), pa.float64())
-            if kind == "numeric"
-            else pa.array(categorical_values(objects, key), pa.string())
-            for key, kind in kinds.items()
-        ]
-    return [struct.field(index) for index in range(len(kinds))]
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
 
 
 def write_snapshot_file(
     path: Path,
     chunks: Iterable[Sequence[SnapshotRow]],
-    kinds: dict[str, FeatureKind],
+    parser: ChunkParser,
     on_chunk: Callable[[Sequence[SnapshotRow], int], None],
-) -> int:
+    rejects_path: Path | None = None,
+) -> WriteStats:
     """Write chunk by chunk (memory bounded by one chunk); `on_chunk` gets each chunk and the
-    running row count after it. Returns the number of rows written."""
-    schema = arrow_schema(kinds)
-    written = 0
-    with pq.ParquetWriter(path, schema) as writer:
+    running count of rows read after it. Rejected rows go to `rejects_path` (default
+    `rejects.jsonl` beside `path`; always created, empty when nothing was rejected)."""
+    schema = arrow_schema(parser.schema.kinds)
+    stats = WriteStats()
+    rejects_path = rejects_path or path.with_name(REJECTS_FILE)
+    with (
+        pq.ParquetWriter(path, schema, compression=COMPRESSION) as writer,
+        rejects_path.open("w", encoding="utf-8") as rejects,
+    ):
         for chunk in chunks:
-            writer.write_batch(record_batch(chunk, kinds, schema))
-            written += len(chunk)
-            on_chunk(chunk, written)
-    return written
+            parsed = parser.parse(chunk)
+            for reject in parsed.rejects:
+                rejects.write(json.dumps(reject.to_json(), ensure_ascii=False) + "\n")
+            columns = list(parsed.columns)
+            times = columns[2]
+            columns[2] = times.cast(TIME_TYPE)
+            if len(parsed.rows):
+                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+                bounds = pc.min_max(times)
+                low, high = int(bounds["min"].as_py()), int(bounds["max"].as_py())
+                if stats.time_min_us is None or low < stats.time_min_us:
+                    stats.time_min_us = low
+                if stats.time_max_us is None or high > stats.time_max_us:
+                    stats.time_max_us = high
+            stats.rows += len(parsed.rows)
+            stats.read += len(chunk)
+            stats.entities.update(row.uuid for row in parsed.rows)
+            on_chunk(chunk, stats.read)
+    stats.rejected = dict(parser.counts)
+    return stats
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(path: Path, document: dict[str, JsonValue]) -> None:
+    """Atomically (temporary file + rename)."""
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(staging, path)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
 
 
 def read_feature_schema(path: Path) -> dict[str, FeatureKind]:

@@ -4,7 +4,7 @@ pagination, whatever the dialect; each source only says how to run one statement
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -109,14 +109,18 @@ class Source(ABC):
                 features = record[5]
                 if isinstance(features, bytes):
                     features = features.decode()
+            elif record[-1] is not None:
+                # Not a JSON object: pass the raw text on, the parser rejects the row.
+                invalid = record[-1]
+                features = invalid.decode() if isinstance(invalid, bytes) else str(invalid)
             else:
                 # Each projected value is the JSON text of that key's value (NULL: absent);
                 # the keys passed the allow-list, so they need no escaping.
                 features = (
                     "{"
                     + ",".join(
-                        f'"{key}":{value}'
-                        for key, value in zip(keys, record[5:], strict=True)
+                        f'"{key}":{value.decode() if isinstance(value, bytes) else value}'
+                        for key, value in zip(keys, record[5:-1], strict=True)
                         if value is not None
                     )
                     + "}"
@@ -125,10 +129,10 @@ class Source(ABC):
                 SnapshotRow(
                     uuid=uuid,
                     node_id=str(node_id),
-                    time=time_text(time),
+                    time=_text(time_text, time),
                     features=features,
                     is_tag=bool(is_tag),
-                    created_at=time_text(created_at),
+                    created_at=_text(time_text, created_at),
                 )
             )
         return rows
@@ -143,6 +147,15 @@ class Source(ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _text(time_text: Callable[[Any], str], value: Any) -> str:
+    """The fixed-width UTC text of a fetched time; a value that is not a time is passed on
+    as it is, so the parser rejects its row (`bad_timestamp`) instead of the read failing."""
+    try:
+        return time_text(value)
+    except (ValueError, TypeError, OverflowError):
+        return str(value)
 
 
 def sqlite_identity(path: Path) -> dict[str, Any]:

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where the API is and who calls it: `--api` / TRAINPLAT_API_URL and TRAINPLAT_API_TOKEN
+/// (a login token or an API key). The client commands work against any server, local or not.
+struct APIOptions: ParsableArguments {
+    @Option(name: .customLong("api"), help: "API base URL (default: $TRAINPLAT_API_URL or http://127.0.0.1:8080).")
+    var baseURL: String?
+
+    var resolvedBaseURL: String {
+        (baseURL ?? ProcessInfo.processInfo.environment["TRAINPLAT_API_URL"] ?? "http://127.0.0.1:8080")
+            .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
+
+    func client(authenticated: Bool = true) throws -> APIClient {
+        let token = ProcessInfo.processInfo.environment["TRAINPLAT_API_TOKEN"]
+        if authenticated, token?.isEmpty != false {
+            throw ValidationError("set TRAINPLAT_API_TOKEN to a token from `trainplat login` or an API key")
+        }
+        guard let url = URL(string: resolvedBaseURL), url.scheme == "http" || url.scheme == "https" else {
+            throw ValidationError("--api must be an http(s) URL, got '\(resolvedBaseURL)'")
+        }
+        return APIClient(baseURL: url, token: authenticated ? token : nil)
+    }
+}
+
+/// A small JSON client of the REST API. Errors come back as the server's problem+json detail.
+struct APIClient {
+    let baseURL: URL
+    let token: String?
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func request(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Data {
+        var request = URLRequest(url: baseURL.appendingPathComponent(path))
+        request.httpMethod = method
+        request.httpBody = body
+        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw Failure(description: "cannot reach \(baseURL.absoluteString): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            let problem = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            let detail = problem?["detail"] as? String ?? String(decoding: data, as: UTF8.self)
+            throw Failure(description: "\(method) \(path) failed (\(status)): \(detail)")
+        }
+        return data
+    }
+
+    func json(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {
+        let payload = try body.map { try JSONSerialization.data(withJSONObject: $0) }
+        let data = try await request(method, path, body: payload)
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+}
+
+/// Prints a JSON object as indented, key-sorted JSON.
+func printJSON(_ object: Any) {
+    guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return }
+    print(String(decoding: data, as: UTF8.self))
+}
