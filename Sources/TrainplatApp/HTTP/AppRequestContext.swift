@@ -62,8 +62,10 @@ enum RequestBody {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         decoder.dateDecodingStrategy = .iso8601
+        // No body at all means "no fields": routes whose fields are all optional accept it.
+        let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
         do {
-            return try decoder.decode(type, from: Data(buffer.readableBytesView))
+            return try decoder.decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(key.stringValue.snakeCased)' is required")
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {

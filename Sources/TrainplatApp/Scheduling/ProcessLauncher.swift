@@ -31,6 +31,9 @@ enum ProcessLauncher {
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         trainplat_spawn_addchdir(&actions, directory)
+        // The task must not inherit the server's descriptors: a task outliving a killed server
+        // would otherwise keep its listening socket, and the restarted server could not bind.
+        trainplat_spawn_addclosefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -138,7 +138,8 @@ public struct Scheduler: Service {
     }
 
     /// A running task whose lease expired belongs to a scheduler that died: stop what is left
-    /// of its process tree, fail the attempt, and let the retry policy decide.
+    /// of its process tree, fail the attempt, and run the task again. The lost attempt does
+    /// not count against the retry policy: the task did not fail, its server did.
     func recoverExpiredLeases() async throws {
         let expired = try await TaskRun.query(on: database).filter(\.$status == .running)
             .filter(\.$leaseExpiresAt < Date()).all()
@@ -150,15 +151,15 @@ public struct Scheduler: Service {
                 ProcessLauncher.signalGroup(Int32(pid), SIGKILL)
             }
             let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"
-            let retry = task.attemptCount < task.maxAttempts
             let moved = try await transitions.move(
-                taskID, to: retry ? .retrying : .failed, from: [.running], reason: reason, set: retry ? ["not_before": Date()] : [:])
+                taskID, to: .retrying, from: [.running], reason: reason,
+                set: ["not_before": Date(), "max_attempts": task.maxAttempts + 1])
             if moved, let attempt {
                 attempt.status = .failed
                 attempt.reason = reason
                 attempt.finishedAt = Date()
                 try await attempt.update(on: database)
-                logger.warning("recovered a lost task", metadata: ["task": "\(task.name)", "retrying": "\(retry)"])
+                logger.warning("recovered a lost task; it runs again", metadata: ["task": "\(task.name)"])
             }
         }
     }

@@ -1,6 +1,8 @@
 """Bad invocations of the binary print what is wrong and exit non-zero."""
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,39 @@ def test_cli_pipeline_validate_accepts_the_shipped_demo(trainplat_bin: Path) -> 
     result = _run(trainplat_bin, "pipeline", "validate", str(spec))
     assert result.returncode == 0, result.stderr
     assert "valid pipeline 'demo-train-evaluate' with 6 tasks" in result.stdout
+
+
+def test_cli_doris_preview_shows_a_window(trainplat_bin: Path, tmp_path: Path) -> None:
+    source = tmp_path / "snapshots.sqlite"
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "trainplat.synthetic", "--out", str(source)),
+            *(
+                "--entities",
+                "5",
+                "--start",
+                "2026-01-01T00:00:00Z",
+                "--end",
+                "2026-01-02T00:00:00Z",
+            ),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {**os.environ, "TRAINPLAT_PYTHON": sys.executable}
+    result = _run(
+        trainplat_bin,
+        "doris",
+        "preview",
+        "--source",
+        str(source),
+        "--limit",
+        "2",
+        "--start",
+        "2026-01-01T00:00:00Z",
+        "--end",
+        "2026-01-02T00:00:00Z",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "-- 2 rows shown" in result.stdout
