@@ -41,3 +41,17 @@ struct ProjectAccess: Sendable {
         return memberships.map(\.$project.id)
     }
 }
+
+extension ProjectAccess {
+    /// The newest 100 rows of a project-owned model that `identity` may read, and how many
+    /// it may read in all: the one shape of every list endpoint.
+    func newest<M: Model>(
+        _ type: M.Type, for identity: Identity, project: KeyPath<M, FieldProperty<M, UUID>>,
+        createdAt: KeyPath<M, TimestampProperty<M, DefaultTimestampFormat>>
+    ) async throws -> Page<M> {
+        let query = M.query(on: database)
+        if let projects = try await readableProjects(identity) { query.filter(project ~~ projects) }
+        let total = try await query.count()
+        return Page(items: try await query.sort(createdAt, .descending).limit(100).all(), total: total)
+    }
+}

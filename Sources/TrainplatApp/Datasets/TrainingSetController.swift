@@ -50,11 +50,8 @@ struct TrainingSetController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TrainingSetVersionDTO>> {
-        let query = TrainingSetVersion.query(on: database)
-        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
-        let total = try await query.count()
-        let versions = try await query.sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: versions.map(TrainingSetVersionDTO.init), total: total))
+        let page = try await access.newest(TrainingSetVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
+        return JSONResponse(Page(items: page.items.map(TrainingSetVersionDTO.init), total: page.total))
     }
 
     /// By row id or by content hash (`version_id`), among the caller's projects.

@@ -93,7 +93,10 @@ extension String {
 }
 
 /// A page of a list endpoint: the newest items (at most 100 so far) and how many exist.
-struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+struct Page<Item> {
     var items: [Item]
     var total: Int
 }
+
+extension Page: Encodable where Item: Encodable {}
+extension Page: Sendable where Item: Sendable {}

@@ -44,11 +44,8 @@ struct ModelVersionController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<ModelVersionDTO>> {
-        let query = ModelVersion.query(on: database)
-        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
-        let total = try await query.count()
-        let versions = try await query.sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: versions.map(ModelVersionDTO.init), total: total))
+        let page = try await access.newest(ModelVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
+        return JSONResponse(Page(items: page.items.map(ModelVersionDTO.init), total: page.total))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelVersionDTO> {

@@ -51,11 +51,8 @@ struct RunController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {
-        let query = PipelineRun.query(on: database)
-        if let projects = try await access.readableProjects(try context.requireIdentity()) { query.filter(\.$project.$id ~~ projects) }
-        let total = try await query.count()
-        let runs = try await query.sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: runs.map { RunDTO($0, tasks: nil) }, total: total))
+        let page = try await access.newest(PipelineRun.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
+        return JSONResponse(Page(items: page.items.map { RunDTO($0, tasks: nil) }, total: page.total))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
