@@ -28,8 +28,8 @@ public struct CronSchedule: Sendable, Equatable {
     public func next(after date: Date) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        let start = calendar.date(bySetting: .second, value: 0, of: date.addingTimeInterval(60)) ?? date
-        var candidate = calendar.dateInterval(of: .minute, for: start)?.start ?? start
+        // The minute after the one `date` falls in (truncate, then step; never skip a minute).
+        var candidate = (calendar.dateInterval(of: .minute, for: date)?.start ?? date).addingTimeInterval(60)
         let limit = date.addingTimeInterval(4 * 366 * 86400)
         while candidate < limit {
             let parts = calendar.dateComponents([.month, .day, .weekday, .hour, .minute], from: candidate)

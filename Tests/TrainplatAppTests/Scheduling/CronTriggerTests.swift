@@ -39,22 +39,27 @@ struct CronTriggerTests {
         }
     }
 
-    @Test func test_backfill_startsEveryMissedInterval_concurrentTriggersDoNotDuplicate() async throws {
+    @Test func test_backfill_startsEveryMissedInterval_andTheIndexRefusesASecondRunOfAnInterval() async throws {
         try await TestApp.with { app in
             // setup
             let (pipeline, created) = try await scheduled(app, catchup: .backfill, minutesAgo: 5.5)
             let now = Date()
-            // act: two schedulers at once
-            async let one = trigger(app).fireDueSchedules(now: now)
-            async let two = trigger(app).fireDueSchedules(now: now)
-            let started = try await one + two
+            // act
+            let started = try await trigger(app).fireDueSchedules(now: now)
+            let again = try await trigger(app).fireDueSchedules(now: now)
             // check
             let runs = try await PipelineRun.query(on: app.database).filter(\.$pipeline.$id == pipeline.requireID()).all()
             let intervals = Set(runs.compactMap(\.scheduledFor))
-            #expect(started == runs.count)
+            #expect(started == runs.count && again == 0)
             #expect(runs.count == intervals.count)
             #expect((5...6).contains(runs.count))
             #expect(intervals.allSatisfy { $0 > created && $0 <= now })
+            // a second scheduler racing for the same interval hits the unique index
+            let first = try #require(runs.first)
+            await #expect(throws: (any Error).self) {
+                _ = try await RunService(database: app.database).start(
+                    versionID: first.$version.id, params: [:], userID: first.$triggeredBy.id, logicalTime: now, scheduledFor: first.scheduledFor)
+            }
         }
     }
 }
