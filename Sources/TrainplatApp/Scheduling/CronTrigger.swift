@@ -10,6 +10,8 @@ struct CronTrigger: Sendable {
     let database: any Database
     let specs: SpecCache
     let logger: Logger
+    /// Versions already warned about, so an unschedulable pipeline is logged once, not every check.
+    let warned = WarnedVersions()
 
     /// Starts runs for intervals that came due up to `now`; returns how many it started.
     @discardableResult
@@ -37,7 +39,10 @@ struct CronTrigger: Sendable {
     static func intervals(of cron: CronSchedule, catchup: Catchup, after since: Date, upTo now: Date) -> [Date] {
         var due: [Date] = []
         var cursor = since
-        while let next = cron.next(after: cursor), next <= now {
+        // Bounded walk: a minutely schedule idle for months must not stall the scheduler.
+        var steps = 0
+        while steps < 100_000, let next = cron.next(after: cursor), next <= now {
+            steps += 1
             due.append(next)
             if due.count > Catchup.maxBackfill { due.removeFirst() }
             cursor = next
@@ -52,10 +57,22 @@ struct CronTrigger: Sendable {
             logger.info("scheduled run started", metadata: ["pipeline": "\(pipeline.name)", "interval": "\(interval)"])
             return true
         } catch let invalid as SpecValidationError {
-            logger.warning("schedule cannot start a run: parameters without defaults", metadata: ["pipeline": "\(pipeline.name)", "problem": "\(invalid)"])
+            if warned.insert(try version.requireID()) {
+                logger.warning("schedule cannot start runs: parameters without defaults", metadata: ["pipeline": "\(pipeline.name)", "problem": "\(invalid)"])
+            }
             return false
         } catch let error as any DatabaseError where error.isConstraintFailure {
             return false  // another scheduler started this interval first
         }
+    }
+}
+
+final class WarnedVersions: @unchecked Sendable {
+    private var ids: Set<UUID> = []
+    private let lock = NSLock()
+
+    /// True the first time `id` is inserted.
+    func insert(_ id: UUID) -> Bool {
+        lock.withLock { ids.insert(id).inserted }
     }
 }

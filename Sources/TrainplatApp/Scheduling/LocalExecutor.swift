@@ -71,8 +71,10 @@ struct LocalExecutor: Sendable {
                     forced = forced ?? end
                     ProcessLauncher.signalGroup(pid, SIGTERM)
                     group.addTask { [stopGracePeriod] in
+                        // Cancelled early means the process exited or the server is shutting
+                        // down: either way whatever is left of the tree goes now.
                         try? await Task.sleep(for: stopGracePeriod)
-                        if !Task.isCancelled { ProcessLauncher.signalGroup(pid, SIGKILL) }
+                        ProcessLauncher.signalGroup(pid, SIGKILL)
                         return .idle
                     }
                 case .idle:

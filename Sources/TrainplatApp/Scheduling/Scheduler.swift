@@ -151,9 +151,13 @@ public struct Scheduler: Service {
                 ProcessLauncher.signalGroup(Int32(pid), SIGKILL)
             }
             let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"
-            let moved = try await transitions.move(
-                taskID, to: .retrying, from: [.running], reason: reason,
-                set: ["not_before": Date(), "max_attempts": task.maxAttempts + 1])
+            // A task that keeps taking its server down with it must not be retried forever.
+            let lostBefore = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID)
+                .filter(\.$reason ~~ "lost:").count()
+            let moved = lostBefore + 1 >= Self.maxLostAttempts
+                ? try await transitions.move(taskID, to: .failed, from: [.running], reason: "\(reason) (lost \(Self.maxLostAttempts) times)")
+                : try await transitions.move(
+                    taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": Date(), "max_attempts": task.maxAttempts + 1])
             if moved, let attempt {
                 attempt.status = .failed
                 attempt.reason = reason
@@ -165,5 +169,6 @@ public struct Scheduler: Service {
     }
 
     static let hostName = ProcessInfo.processInfo.hostName
+    static let maxLostAttempts = 3
 
 }
