@@ -72,8 +72,9 @@ public struct TrainplatApp: Sendable {
         router.add(middleware: LogRequestsMiddleware(.info))
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: ProblemMiddleware())
+        // Outside the problem middleware, so error answers carry CORS headers too.
         router.add(middleware: CORSPolicyMiddleware(allowedOrigins: Set(config.corsOrigins)))
+        router.add(middleware: ProblemMiddleware())
         router.add(middleware: BodySizeLimitMiddleware(maxBytes: SpecParser.maxSpecBytes))
         HealthController(metadata: metadata).addRoutes(to: router)
         let api = router.group("api/v1").add(middleware: AuthMiddleware(auth: auth))

@@ -27,6 +27,9 @@ struct GatewayTests {
                 #expect(allowed.status == .noContent)
                 #expect(allowed.headers[.accessControlAllowOrigin] == "https://ui.example.com")
                 #expect(other.headers[.accessControlAllowOrigin] == nil)
+                let refused = try await client.execute(uri: "/api/v1/runs", method: .get, headers: [.origin: "https://ui.example.com"])
+                #expect(refused.status == .unauthorized)
+                #expect(refused.headers[.accessControlAllowOrigin] == "https://ui.example.com")
             }
         }
     }
