@@ -47,6 +47,15 @@ struct TrainingSetController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.get(":id", use: get)
+        group.get(":id/lineage", use: lineage)
+    }
+
+    @Sendable func lineage(request: Request, context: AppRequestContext) async throws -> JSONResponse<LineageDTO> {
+        let version = try await find(context)
+        let models = try await ModelVersion.query(on: database).filter(\.$trainingSetVersion.$id == version.requireID()).all(\.$id)
+        return JSONResponse(LineageDTO(
+            producedBy: try await Lineage.producer(runID: version.$run.id, taskID: version.$task.id, on: database),
+            trainingSetVersion: version.versionID, parents: [], models: models))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TrainingSetVersionDTO>> {
@@ -56,6 +65,10 @@ struct TrainingSetController {
 
     /// By row id or by content hash (`version_id`), among the caller's projects.
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<TrainingSetVersionDTO> {
+        JSONResponse(TrainingSetVersionDTO(try await find(context)))
+    }
+
+    private func find(_ context: AppRequestContext) async throws -> TrainingSetVersion {
         let identity = try context.requireIdentity()
         let key = context.parameters.get("id") ?? ""
         let query = TrainingSetVersion.query(on: database)
@@ -63,6 +76,6 @@ struct TrainingSetController {
         // The same content may be a version in several projects: look only in the caller's.
         if let projects = try await access.readableProjects(identity) { query.filter(\.$project.$id ~~ projects) }
         guard let version = try await query.first() else { throw NotFound(resource: "training-set version", id: key) }
-        return JSONResponse(TrainingSetVersionDTO(version))
+        return version
     }
 }

@@ -41,6 +41,16 @@ struct ModelVersionController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.get(":id", use: get)
+        group.get(":id/lineage", use: lineage)
+    }
+
+    @Sendable func lineage(request: Request, context: AppRequestContext) async throws -> JSONResponse<LineageDTO> {
+        let version = try await find(context)
+        var trainingSet: TrainingSetVersion?
+        if let id = version.$trainingSetVersion.id { trainingSet = try await TrainingSetVersion.find(id, on: database) }
+        return JSONResponse(LineageDTO(
+            producedBy: try await Lineage.producer(runID: version.$run.id, taskID: version.$task.id, on: database),
+            trainingSetVersion: trainingSet?.versionID, parents: try await Lineage.parents(of: version, on: database), models: []))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<ModelVersionDTO>> {
@@ -49,9 +59,13 @@ struct ModelVersionController {
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelVersionDTO> {
+        JSONResponse(ModelVersionDTO(try await find(context)))
+    }
+
+    private func find(_ context: AppRequestContext) async throws -> ModelVersion {
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "model version")
         guard let version = try await ModelVersion.find(id, on: database) else { throw NotFound(resource: "model version", id: id.uuidString) }
         try await access.require(try context.requireIdentity(), .read, .modelVersion, in: version.$project.id, id: id.uuidString)
-        return JSONResponse(ModelVersionDTO(version))
+        return version
     }
 }
