@@ -51,13 +51,13 @@ class CacheError(Exception):
 
 class ExtractCacheBackend(ABC):
     name: str
+    max_bytes: int
 
     @abstractmethod
     def get(self, key: str, destination: Path) -> dict[str, Any] | None:
         """On a hit, place the entry's files in the directory `destination` and return the
         stored outputs; None on a miss (absent, expired or partly evicted)."""
 
-    @abstractmethod
     def put(
         self,
         key: str,
@@ -67,6 +67,17 @@ class ExtractCacheBackend(ABC):
     ) -> bool:
         """Store the files (name -> path) and outputs; `ttl_s` None never expires. False when
         the entry is larger than the whole cache (never stored)."""
+        size = sum(path.stat().st_size for path in files.values())
+        if size > self.max_bytes:
+            log.info("not caching %s: %d bytes exceed the cache's %d", key, size, self.max_bytes)
+            return False
+        return self._store(key, files, meta, ttl_s)
+
+    @abstractmethod
+    def _store(
+        self, key: str, files: Mapping[str, Path], meta: dict[str, Any], ttl_s: float | None
+    ) -> bool:
+        """Store an entry that fits the cache (`put` checked its size)."""
 
 
 @dataclass(frozen=True)
@@ -112,17 +123,9 @@ class DiskCache(ExtractCacheBackend):
             os.utime(entry / META_FILE)  # last use, for LRU
         return dict(stored["meta"])
 
-    def put(
-        self,
-        key: str,
-        files: Mapping[str, Path],
-        meta: dict[str, Any],
-        ttl_s: float | None = None,
+    def _store(
+        self, key: str, files: Mapping[str, Path], meta: dict[str, Any], ttl_s: float | None
     ) -> bool:
-        size = sum(path.stat().st_size for path in files.values())
-        if size > self.max_bytes:
-            log.info("not caching %s: %d bytes exceed the cache's %d", key, size, self.max_bytes)
-            return False
         final = self._entry_dir(key)
         if final.exists():
             if ttl_s is None:
@@ -230,17 +233,9 @@ class RedisCache(ExtractCacheBackend):
             os.replace(staging, target)
         return dict(stored["meta"])
 
-    def put(
-        self,
-        key: str,
-        files: Mapping[str, Path],
-        meta: dict[str, Any],
-        ttl_s: float | None = None,
+    def _store(
+        self, key: str, files: Mapping[str, Path], meta: dict[str, Any], ttl_s: float | None
     ) -> bool:
-        size = sum(path.stat().st_size for path in files.values())
-        if size > self.max_bytes:
-            log.info("not caching %s: %d bytes exceed the cache's %d", key, size, self.max_bytes)
-            return False
         expiry = None if ttl_s is None else max(1, round(ttl_s * 1000))
         parts: dict[str, int] = {}
         try:
