@@ -7,7 +7,6 @@ enum ModelVersionRegistration {
     static func register(_ fields: [String: JSONValue], provenance: Provenance, on database: any Database) async throws(TaskContract.ContractError) -> ModelVersion {
         let reader = ReportedFields(fields, prefix: "model_version")
         let artifactHash = try reader.string("artifact_hash")
-        let modelName = try reader.optionalString("model_name") ?? provenance.defaultName
         let trainingSetHash = try reader.optionalString("training_set_version")
         do {
             if let existing = try await ModelVersion.query(on: database)
@@ -15,6 +14,17 @@ enum ModelVersionRegistration {
             {
                 return existing
             }
+            // An incremental update names its parent by artifact hash: `"parent": {"artifact_hash": …}`.
+            // It continues the parent's model unless it names another.
+            var parent: ModelVersion?
+            if let parentHash = fields["parent"]?.objectValue?["artifact_hash"]?.stringValue {
+                parent = try await ModelVersion.query(on: database)
+                    .filter(\.$project.$id == provenance.projectID).filter(\.$artifactHash == parentHash).first()
+                guard parent != nil else {
+                    throw TaskContract.ContractError(description: "model_version.parent names artifact_hash \(parentHash), which no model version of this project has")
+                }
+            }
+            let modelName = try reader.optionalString("model_name") ?? parent?.modelName ?? provenance.defaultName
             let latest = try await ModelVersion.query(on: database)
                 .filter(\.$project.$id == provenance.projectID).filter(\.$modelName == modelName)
                 .sort(\.$number, .descending).first()
@@ -30,15 +40,7 @@ enum ModelVersionRegistration {
             version.metrics = fields["metrics"]?.objectValue ?? [:]
             version.config = fields["config"]?.objectValue ?? [:]
             version.status = "registered"
-            // An incremental update names its parent by artifact hash: `"parent": {"artifact_hash": …}`.
-            if let parentHash = fields["parent"]?.objectValue?["artifact_hash"]?.stringValue {
-                guard let parent = try await ModelVersion.query(on: database)
-                    .filter(\.$project.$id == provenance.projectID).filter(\.$artifactHash == parentHash).first()
-                else {
-                    throw TaskContract.ContractError(description: "model_version.parent names artifact_hash \(parentHash), which no model version of this project has")
-                }
-                version.$parent.id = try parent.requireID()
-            }
+            version.$parent.id = try parent?.requireID()
             if let trainingSetHash {
                 version.$trainingSetVersion.id = try await TrainingSetVersion.query(on: database)
                     .filter(\.$project.$id == provenance.projectID).filter(\.$versionID == trainingSetHash).first()?.id
