@@ -40,6 +40,8 @@ struct TaskRunDTO: Encodable, Sendable {
     var progress: Double
     var progressMessage: String?
     var reason: String?
+    /// The earlier task whose outputs this one reused (cache hit); nil when it ran.
+    var cachedFrom: UUID?
     var outputs: JSONObject?
     var metrics: JSONObject?
     var startedAt: Date?
@@ -54,6 +56,7 @@ struct TaskRunDTO: Encodable, Sendable {
         progress = task.progress
         progressMessage = task.progressMessage
         reason = task.reason
+        cachedFrom = task.cachedFrom
         outputs = task.outputs
         metrics = task.metrics
         startedAt = task.startedAt

@@ -24,6 +24,10 @@ final class TaskRun: Model, @unchecked Sendable {
     /// The scheduler process holding the task while it runs, and until when its lease lasts.
     @OptionalField(key: "lease_owner") var leaseOwner: String?
     @OptionalField(key: "lease_expires_at") var leaseExpiresAt: Date?
+    /// For `cache: true` tasks: the hash of the program, command and resolved inputs.
+    @OptionalField(key: "cache_key") var cacheKey: String?
+    /// Set when this task reused the outputs of that earlier task instead of running.
+    @OptionalField(key: "cached_from") var cachedFrom: UUID?
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @OptionalField(key: "started_at") var startedAt: Date?

@@ -60,6 +60,12 @@ struct TaskRunner: Sendable {
             } else {
                 command = try await renderCommand(taskSpec, run: run)
             }
+            if taskSpec.cache, try await TaskCache(database: database, transitions: transitions).reuse(
+                task: task, attempt: attempt, key: TaskCache.key(taskSpec, command: command, arguments: source.arguments),
+                projectID: run.$project.id)
+            {
+                return
+            }
             end = await execute(
                 command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
                 secretEnvironment: source.environment)

@@ -9,5 +9,6 @@ enum MigrationList {
         CreateRegistries(),
         CreateModelAliases(),
         AddScheduledRuns(),
+        AddTaskCache(),
     ]
 }
