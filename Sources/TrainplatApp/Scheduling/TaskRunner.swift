@@ -137,7 +137,11 @@ struct TaskRunner: Sendable {
     }
 
     private func environment(directory: String, runID: UUID, taskID: UUID, token: String) -> [String: String] {
-        let inherited = ProcessInfo.processInfo.environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"].contains($0.key) }
+        // Only what a task needs from the server's environment; TRAINPLAT_CACHE_URL selects
+        // the data plane's shared extraction cache (Redis in production).
+        let inherited = ProcessInfo.processInfo.environment.filter {
+            ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TRAINPLAT_CACHE_URL"].contains($0.key)
+        }
         return inherited.merging([
             "TRAINPLAT_TASK_DIR": directory,
             "TRAINPLAT_RUN_ID": runID.uuidString.lowercased(),

@@ -63,7 +63,7 @@ extension CreateFeatureSourceRequest {
             guard !host.isEmpty, host.utf8.count <= 253, host.unicodeScalars.allSatisfy(hostCharacters.contains) else {
                 throw bad("host", "a host name or IPv4 address")
             }
-            guard (1...65535).contains(port ?? 9030) else { throw bad("port", "1-65535") }
+            guard (1...65535).contains(port ?? kind.defaultPort) else { throw bad("port", "1-65535") }
             guard let database, SpecNames.isIdentifier(database) else { throw bad("database", "a database name (letters, digits, '_', '-')") }
             if let username, !SpecNames.isIdentifier(username) { throw bad("username", "a user name (letters, digits, '_', '-')") }
         }

@@ -13,6 +13,9 @@ final class FeatureSource: Model, @unchecked Sendable {
         case doris
         /// MySQL or MariaDB (what the tests run against in Doris' place).
         case mysql
+
+        /// Doris' FE query port; MySQL's and MariaDB's own.
+        var defaultPort: Int { self == .doris ? 9030 : 3306 }
     }
 
     @ID(key: .id) var id: UUID?
@@ -26,7 +29,7 @@ final class FeatureSource: Model, @unchecked Sendable {
     @OptionalField(key: "port") var port: Int?
     @OptionalField(key: "database") var database: String?
     @OptionalField(key: "username") var username: String?
-    /// Encrypted at rest once the storage/secrets issue lands; never returned by the API.
+    /// Sealed with `SecretBox` (AES-256-GCM); never returned by the API.
     @OptionalField(key: "password_secret") var passwordSecret: String?
     @Field(key: "pool_settings") var poolSettings: JSONObject
 
@@ -38,7 +41,7 @@ final class FeatureSource: Model, @unchecked Sendable {
     var connectionURL: String {
         let scheme = kind == .doris ? "doris" : "mysql+pymysql"
         let user = username.map { "\($0)@" } ?? ""
-        return "\(scheme)://\(user)\(host):\(port ?? 9030)/\(database ?? "")"
+        return "\(scheme)://\(user)\(host):\(port ?? kind.defaultPort)/\(database ?? "")"
     }
 
     init(projectID: UUID, name: String, kind: Kind, host: String) {

@@ -77,6 +77,9 @@ struct FeatureSourceTests {
             ])
             #expect(resolved.environment == ["TRAINPLAT_SOURCE_PASSWORD": "s3cret-pass"])
             #expect(untouched.environment.isEmpty)
+            let portless = FeatureSource(projectID: try project.requireID(), name: "maria", kind: .mysql, host: "db")
+            portless.database = "features"
+            #expect(portless.connectionURL == "mysql+pymysql://db:3306/features")
             await #expect(throws: TaskContract.ContractError.self) {
                 _ = try await resolver.resolve(["feature_source": .string("nope")], uses: "doris.extract", projectID: try project.requireID())
             }

@@ -12,15 +12,21 @@ from trainplat.doris.server import ServerSource
 MARIADB_URL_ENV = "TRAINPLAT_TEST_MARIADB_URL"
 
 
-@pytest.fixture
-def mariadb_url() -> str:
-    url = os.environ.get(MARIADB_URL_ENV)
+def service_url(variable: str) -> str:
+    """The URL scripts/services.sh exported in `variable`: a named skip when it is unset,
+    a failure under CI (which must test against the real server)."""
+    url = os.environ.get(variable)
     if not url:
-        message = f'{MARIADB_URL_ENV} is not set: run eval "$(scripts/services.sh)"'
+        message = f'{variable} is not set: run eval "$(scripts/services.sh)"'
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+@pytest.fixture
+def mariadb_url() -> str:
+    return service_url(MARIADB_URL_ENV)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
+from tests.integration.conftest import service_url
 from tests.unit.conftest import T0, new_context, snapshot
 from trainplat.doris.cache import CACHE_URL_ENV, RedisCache
 from trainplat.doris.extract import extract
@@ -24,13 +25,7 @@ END = T0 + timedelta(days=1)
 
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get(REDIS_URL_ENV)
-    if not url:
-        message = f'{REDIS_URL_ENV} is not set: run eval "$(scripts/services.sh)"'
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
+    return service_url(REDIS_URL_ENV)
 
 
 @pytest.fixture
