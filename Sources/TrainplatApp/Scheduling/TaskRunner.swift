@@ -39,13 +39,10 @@ struct TaskRunner: Sendable {
             throw TaskContract.ContractError(description: "task '\(task.name)' is not in pipeline version \(version.number)")
         }
         let runID = try run.requireID()
-        let number = task.attemptCount + 1
-        let directory = "\(config.runsDirectory)/\(runID.uuidString.lowercased())/\(task.name)/attempt-\(number)"
+        let attempt = try await openAttempt(taskID: taskID, directoryPrefix: "\(config.runsDirectory)/\(runID.uuidString.lowercased())/\(task.name)")
+        let number = attempt.number
+        let directory = attempt.workDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let attempt = TaskAttempt(taskID: taskID, number: number, workDirectory: directory, logPath: directory + "/task.log")
-        try await attempt.create(on: database)
-        try await TaskRun.query(on: database).filter(\.$id == taskID)
-            .set(\.$attemptCount, to: number).set(\.$progress, to: 0).set(\.$progressMessage, to: nil).update()
         logger.info("task started", metadata: ["run_id": "\(runID)", "task": "\(task.name)", "attempt": "\(number)"])
 
         let end: AttemptEnd
@@ -78,6 +75,22 @@ struct TaskRunner: Sendable {
             projectID: run.$project.id, userID: run.$triggeredBy.id, runID: runID, taskID: taskID,
             defaultName: "\(pipeline.name).\(task.name)")
         try await finish(task: task, attempt: attempt, end: end, provenance: provenance, retries: taskSpec.retries)
+    }
+
+    /// Records the next attempt and the task's attempt count in one transaction. The number
+    /// follows the attempts already stored, not the count: a server killed between the two
+    /// writes of an older version could leave the count behind its attempts.
+    private func openAttempt(taskID: UUID, directoryPrefix: String) async throws -> TaskAttempt {
+        try await database.transaction { database in
+            let last = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).max(\.$number) ?? 0
+            let number = last + 1
+            let directory = "\(directoryPrefix)/attempt-\(number)"
+            let attempt = TaskAttempt(taskID: taskID, number: number, workDirectory: directory, logPath: directory + "/task.log")
+            try await attempt.create(on: database)
+            try await TaskRun.query(on: database).filter(\.$id == taskID)
+                .set(\.$attemptCount, to: number).set(\.$progress, to: 0).set(\.$progressMessage, to: nil).update()
+            return attempt
+        }
     }
 
     private func renderArguments(_ taskSpec: TaskSpec, run: PipelineRun) async throws -> [String: JSONValue] {

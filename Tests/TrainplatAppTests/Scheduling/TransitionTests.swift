@@ -67,4 +67,26 @@ struct TransitionTests {
             #expect(try await app.attempts(of: recovered).map(\.status) == [.failed])
         }
     }
+
+    @Test func test_recovery_killedBetweenAttemptAndCount_nextAttemptTakesTheFollowingNumber() async throws {
+        try await TestApp.with { app in
+            // setup: the server died after storing attempt 1 but before counting it
+            let (user, project) = try await app.owner()
+            let spec = "name: one\ntasks:\n  only: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n"
+            let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
+            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+            let id = try #require(try await app.tasks(of: run)["only"]).requireID()
+            try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$status, to: .running)
+                .set(\.$leaseOwner, to: "scheduler-dead").set(\.$leaseExpiresAt, to: Date().addingTimeInterval(-60)).update()
+            try await TaskAttempt(taskID: id, number: 1, workDirectory: app.directory, logPath: app.directory + "/log").create(on: app.database)
+            // act
+            try await app.drive(
+                until: { try await PipelineRun.find(run.requireID(), on: app.database)?.status.isTerminal == true }, timeout: .seconds(30))
+            // check
+            let task = try #require(try await TaskRun.find(id, on: app.database))
+            #expect(task.status == .succeeded)
+            #expect(try await app.attempts(of: task).map(\.number) == [1, 2])
+            #expect(try await app.attempts(of: task).map(\.status) == [.failed, .succeeded])
+        }
+    }
 }
