@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, FilePath
 
 from trainplat.datasets.quality import QualityThresholds, assess_quality
-from trainplat.datasets.training_set_file import write_training_set
+from trainplat.datasets.training_set_file import FLAT_FORMAT, write_training_set
 from trainplat.datasets.version import content_hash
 from trainplat.doris.snapshot_file import TIME_TYPE, read_feature_schema
 from trainplat.feast.offline_store import STORE_TYPE
@@ -23,7 +23,6 @@ from trainplat.tasks.context import TaskContext
 from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import FeatureKind, JsonValue, TaskResult, TrainingSetVersion
 
-FORMAT = "trainplat.feast_training_set/v1"
 TRAINING_SET_FILE = "training_set.parquet"
 DEFAULT_TTL_SECONDS = 7 * 24 * 3600
 DATA_DIR_ENV = "TRAINPLAT_DATA_DIR"
@@ -110,7 +109,7 @@ def build_feast_training_set(
         thresholds=QualityThresholds(),
     )
     config: dict[str, JsonValue] = {
-        "format": FORMAT,
+        "format": FLAT_FORMAT,
         "label_key": label_key,
         "ttl_seconds": ttl,
         "feature_keys": list(features),
