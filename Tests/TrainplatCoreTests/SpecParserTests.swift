@@ -48,7 +48,7 @@ struct SpecParserTests {
         #expect(train.retries == RetryPolicy(count: 2, backoffSeconds: 30))
         #expect(train.timeoutSeconds == 5400)
         #expect(train.resources == ResourceRequest(cpu: 0.5, memoryBytes: 4 << 30, gpu: 1))
-        #expect(train.mounts == ["models(pvc):/mnt/models", "10G(memory):/dev/shm"])
+        #expect(train.mounts.map(\.text) == ["models(pvc):/mnt/models", "10G(memory):/dev/shm"])
         #expect(train.cache && train.when == .allDone)
     }
 

@@ -52,7 +52,7 @@ extension TaskSpec {
         if let image { fields["image"] = .string(image) }
         if !with.isEmpty { fields["with"] = .object(with) }
         if let timeoutSeconds { fields["timeout"] = .string(Self.seconds(timeoutSeconds)) }
-        if !mounts.isEmpty { fields["mounts"] = .array(mounts.map(JSONValue.string)) }
+        if !mounts.isEmpty { fields["mounts"] = .array(mounts.map { .object($0.structured) }) }
         var resourceFields: [String: JSONValue] = [:]
         if let cpu = resources.cpu { resourceFields["cpu"] = .string("\(Int((cpu * 1000).rounded()))m") }
         if let memory = resources.memoryBytes { resourceFields["memory"] = .string(String(memory)) }

@@ -67,14 +67,14 @@ public struct TaskSpec: Sendable, Equatable {
     public var retries: RetryPolicy
     public var timeoutSeconds: Double?
     public var resources: ResourceRequest
-    public var mounts: [String]
+    public var mounts: [MountSpec]
     public var cache: Bool
     public var when: TriggerRule
 
     public init(
         name: String, uses: String? = nil, command: [String]? = nil, image: String? = nil,
         needs: [String] = [], with: [String: JSONValue] = [:], retries: RetryPolicy = .none,
-        timeoutSeconds: Double? = nil, resources: ResourceRequest = .init(), mounts: [String] = [],
+        timeoutSeconds: Double? = nil, resources: ResourceRequest = .init(), mounts: [MountSpec] = [],
         cache: Bool = false, when: TriggerRule = .allSuccess
     ) {
         self.name = name

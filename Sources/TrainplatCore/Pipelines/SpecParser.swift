@@ -134,7 +134,7 @@ public struct SpecParser {
         task.retries = fields["retries"].flatMap { parseRetries($0, path: "\(path).retries") } ?? .none
         task.timeoutSeconds = fields["timeout"].flatMap { duration($0, path: "\(path).timeout") }
         task.resources = fields["resources"].flatMap { parseResources($0, path: "\(path).resources") } ?? .init()
-        task.mounts = fields["mounts"].flatMap { stringList($0, path: "\(path).mounts") } ?? []
+        task.mounts = fields["mounts"].map { parseMounts($0, path: "\(path).mounts") } ?? []
         task.cache = fields["cache"].flatMap { bool($0, path: "\(path).cache") } ?? false
         if let whenNode = fields["when"], let text = string(whenNode, path: "\(path).when") {
             if let rule = TriggerRule(rawValue: text) {
@@ -144,6 +144,31 @@ public struct SpecParser {
             }
         }
         return task
+    }
+
+    /// Mounts in Cube-Studio's string form (one string, or a list of them) or the structured
+    /// form (list items that are mappings).
+    private mutating func parseMounts(_ node: Node, path: String) -> [MountSpec] {
+        let items: [(String, Node)]
+        if case .sequence(let sequence) = node {
+            items = sequence.enumerated().map { ("\(path)[\($0.offset)]", $0.element) }
+        } else {
+            items = [(path, node)]
+        }
+        var mounts: [MountSpec] = []
+        for (itemPath, item) in items {
+            do throws(MountError) {
+                mounts += try MountParser.parse(item: jsonValue(item))
+            } catch {
+                issue(itemPath, error.message, item)
+            }
+        }
+        do throws(MountError) {
+            try MountParser.checkSet(mounts)
+        } catch {
+            issue(path, error.message, node)
+        }
+        return mounts
     }
 
     private mutating func parseRetries(_ node: Node, path: String) -> RetryPolicy? {
@@ -230,8 +255,8 @@ extension SpecParser {
         return string(node, path: path)
     }
 
-    /// A list of strings; a lone scalar counts as a one-element list (or, for `needs` and
-    /// `mounts`, a comma-separated list, as Cube-Studio writes mounts).
+    /// A list of strings; a lone scalar counts as a one-element list (or, for `needs`, a
+    /// comma-separated list).
     private mutating func stringList(_ node: Node, path: String, splitScalar: Bool = true) -> [String]? {
         switch node {
         case .scalar(let scalar):
