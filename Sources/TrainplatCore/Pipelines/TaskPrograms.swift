@@ -6,6 +6,7 @@ public enum TaskPrograms {
         "doris.test_connection",
         "datasets.training_set",
         "feast.training_set",
+        "feast.materialize",
         "learning.train",
         "learning.evaluate",
         "learning.incremental_update",

@@ -1,5 +1,6 @@
-"""Servers for integration tests. MariaDB (standing in for Doris over the MySQL protocol) is
-started by scripts/services.sh, which prints TRAINPLAT_TEST_MARIADB_URL."""
+"""Servers for integration tests. MariaDB (standing in for Doris over the MySQL protocol) and
+Redis are started by scripts/services.sh, which prints TRAINPLAT_TEST_MARIADB_URL and
+TRAINPLAT_TEST_REDIS_URL."""
 
 import os
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from trainplat.doris.connection import ServerConfig, dispose_engines
 from trainplat.doris.server import ServerSource
 
 MARIADB_URL_ENV = "TRAINPLAT_TEST_MARIADB_URL"
+REDIS_URL_ENV = "TRAINPLAT_TEST_REDIS_URL"
 
 
 def service_url(variable: str) -> str:
@@ -22,6 +24,11 @@ def service_url(variable: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return service_url(REDIS_URL_ENV)
 
 
 @pytest.fixture

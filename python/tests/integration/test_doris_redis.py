@@ -11,7 +11,6 @@ import pyarrow.parquet as pq
 import pytest
 import redis
 
-from tests.integration.conftest import service_url
 from tests.unit.conftest import T0, new_context, snapshot
 from trainplat.doris.cache import CACHE_URL_ENV, RedisCache
 from trainplat.doris.extract import extract
@@ -19,13 +18,7 @@ from trainplat.doris.source import SqliteSource
 
 pytestmark = pytest.mark.integration
 
-REDIS_URL_ENV = "TRAINPLAT_TEST_REDIS_URL"
 END = T0 + timedelta(days=1)
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return service_url(REDIS_URL_ENV)
 
 
 @pytest.fixture

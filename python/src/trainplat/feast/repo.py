@@ -141,12 +141,17 @@ class AppliedRepo:
         return {view.name: view.tags[VERSION_TAG] for view in self.views}
 
     def feature_refs(self) -> list[str]:
-        return [
-            f"{view.name}:{field.name}"
-            for view in self.views
-            for field in view.features
-            if field.name not in _ENTITIES
-        ]
+        return feature_refs(self.views)
+
+
+def feature_refs(views: list[FeatureView]) -> list[str]:
+    """`view:feature` for every feature of `views` (entity columns are not features)."""
+    return [
+        f"{view.name}:{field.name}"
+        for view in views
+        for field in view.features
+        if field.name not in _ENTITIES
+    ]
 
 
 def apply_repo(spec: FeatureRepoSpec, repo_dir: Path) -> AppliedRepo:

@@ -40,7 +40,13 @@ class FeastTrainingSetArgs(BaseModel):
     reference: FilePath | None = None  # a parent training set, for the drift check
 
 
-def default_repo_dir(context: TaskContext, project: str) -> Path:
+def repo_dir_for(context: TaskContext, project: str, registry: Path | None) -> Path:
+    """The project's feature repo: the folder of `registry` (a file named registry.db) when
+    given, else `$TRAINPLAT_DATA_DIR/feast/<project>`, else `<task dir>/feast/<project>`."""
+    if registry is not None:
+        if registry.name != REGISTRY_FILE:
+            raise ValueError(f"registry must be a file named {REGISTRY_FILE}, got {registry}")
+        return registry.parent
     data_dir = os.environ.get(DATA_DIR_ENV)
     if data_dir:
         return Path(data_dir) / "feast" / project
@@ -88,9 +94,7 @@ def build_feast_training_set(
         raise ValueError(f"{snapshots} has no numeric label feature {label_key!r}")
     if feature_keys is not None and label_key in feature_keys:
         raise ValueError(f"the label {label_key!r} cannot also be a feature")
-    repo_dir = registry.parent if registry is not None else default_repo_dir(context, project)
-    if registry is not None and registry.name != REGISTRY_FILE:
-        raise ValueError(f"registry must be a file named {REGISTRY_FILE}, got {registry}")
+    repo_dir = repo_dir_for(context, project, registry)
     context.report_progress(0.0, "applying feature repo")
     spec = spec_from_snapshots(
         project, snapshots, ttl_seconds=ttl, feature_keys=feature_keys, exclude=(label_key,)

@@ -17,6 +17,7 @@ _PROGRAM_LOCATIONS: dict[str, str] = {
     "learning.train": "trainplat.learning.train:TRAIN_PROGRAM",
     "learning.evaluate": "trainplat.learning.evaluate:EVALUATE_PROGRAM",
     "feast.training_set": "trainplat.feast.training_set:FEAST_TRAINING_SET_PROGRAM",
+    "feast.materialize": "trainplat.feast.materialize:MATERIALIZE_PROGRAM",
     "learning.incremental_update": (
         "trainplat.learning.incremental_update:INCREMENTAL_UPDATE_PROGRAM"
     ),
