@@ -32,12 +32,15 @@ let package = Package(
         ),
         // glibc posix_spawn extensions (own session, working directory) for the local executor.
         .target(name: "CProcessSpawn"),
+        // fts(3)-based tree walk for storage usage accounting (fts is not in Swift's Glibc).
+        .target(name: "CFileTree"),
         // HTTP routes, Fluent models and migrations, scheduler and executors.
         .target(
             name: "TrainplatApp",
             dependencies: [
                 "TrainplatCore",
                 "CProcessSpawn",
+                "CFileTree",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "FluentKit", package: "fluent-kit"),

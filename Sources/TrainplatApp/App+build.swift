@@ -85,21 +85,27 @@ public struct TrainplatApp: Sendable {
         APIKeyController(auth: auth, audit: audit, access: access).addRoutes(to: api.group("api-keys"))
         let projects = api.group("projects")
         ProjectController(database: database, access: access, audit: audit).addRoutes(to: projects)
-        PipelineController(database: database, access: access, audit: audit).addRoutes(to: api.group("pipelines"), projects: projects)
+        PipelineController(database: database, access: access, audit: audit, quotas: quotas).addRoutes(to: api.group("pipelines"), projects: projects)
         let transitions = TaskTransitions(database: database, metrics: schedulerMetrics)
         RunController(database: database, access: access, transitions: transitions, audit: audit).addRoutes(to: api.group("runs"))
         TrainingSetController(database: database, access: access).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
         ModelAliasController(database: database, access: access, audit: audit).addRoutes(to: projects)
         FeatureSourceController(database: database, access: access, audit: audit, secrets: secrets).addRoutes(to: projects)
+        MountController(database: database, access: access, audit: audit, secrets: secrets, storage: config.storage, quotas: quotas)
+            .addRoutes(to: projects)
         AuditController(database: database).addRoutes(to: api.group("audit-events"))
         return router
     }
 
+    var volumes: LocalVolumes { LocalVolumes(root: config.volumesDirectory) }
+    var quotas: StorageQuotas { StorageQuotas(database: database, volumes: volumes) }
+
     public func makeScheduler() -> Scheduler {
         Scheduler(
             database: database, config: config, metrics: schedulerMetrics, boundPort: boundPort, auth: auth,
-            sources: FeatureSourceResolver(database: database, secrets: secrets), logger: logger)
+            sources: FeatureSourceResolver(database: database, secrets: secrets),
+            mounts: LocalMounts(database: database, storage: config.storage, volumes: volumes, secrets: secrets), logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.

@@ -8,7 +8,7 @@ struct PermissionPolicyTests {
     static let table: [(ProjectRole?, Action, ResourceKind, Bool)] = [
         (.viewer, .read, .pipeline, true), (.viewer, .create, .pipeline, false), (.viewer, .execute, .run, false),
         (.member, .create, .pipeline, true), (.member, .execute, .run, true), (.member, .delete, .pipeline, false),
-        (.member, .create, .mount, false), (.member, .execute, .featureSource, true), (.member, .update, .modelVersion, false),
+        (.member, .create, .mount, true), (.member, .update, .mount, false), (.member, .execute, .featureSource, true), (.member, .update, .modelVersion, false),
         (.maintainer, .delete, .pipeline, true), (.maintainer, .create, .mount, true), (.maintainer, .update, .modelVersion, true),
         (.maintainer, .create, .membership, false), (.owner, .create, .membership, true), (.owner, .update, .project, true),
         (.owner, .delete, .project, false), (.owner, .read, .auditLog, false), (nil, .read, .pipeline, false),

@@ -35,6 +35,7 @@ extension AppConfig {
             rateLimitPerSecond: Double(try reader.int("TRAINPLAT_RATE_LIMIT_PER_SECOND", default: 50, range: 1...100_000)),
             corsOrigins: try reader.origins("TRAINPLAT_CORS_ORIGINS")
         )
+        storage = try StorageConfig.load(values)
         if let executor = values["TRAINPLAT_EXECUTOR"], executor != "local" {
             throw ConfigError(variable: "TRAINPLAT_EXECUTOR", value: executor, expected: "'local' (the only executor so far)")
         }

@@ -38,7 +38,12 @@ public struct AppConfig: Sendable {
     /// bcrypt cost (work factor). Each step doubles the time of a login.
     public var bcryptCost: UInt8
 
+    /// Mount allow-lists and the S3 endpoint; set from the environment after `init`.
+    public var storage = StorageConfig()
+
     public var runsDirectory: String { dataDirectory + "/runs" }
+    /// Managed roots of pvc claims and nfs exports on a machine without Kubernetes.
+    public var volumesDirectory: String { dataDirectory + "/volumes" }
 
     public init(
         dataDirectory: String = "./var", host: String = "127.0.0.1", port: Int = 8080,

@@ -6,6 +6,8 @@ import TrainplatCore
 /// task, all in one transaction so a run is never half-created.
 struct RunService: Sendable {
     let database: any Database
+    /// Checked before a run whose mounts write to managed volumes starts; nil: no quotas.
+    var quotas: StorageQuotas? = nil
 
     func start(
         versionID: UUID, params: [String: JSONValue], userID: UUID, logicalTime: Date = Date(), scheduledFor: Date? = nil
@@ -15,6 +17,7 @@ struct RunService: Sendable {
         else { throw NotFound(resource: "pipeline version", id: versionID.uuidString) }
         let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
         let resolved = try ParamValues.resolve(params, against: spec.params)
+        try await quotas?.checkBeforeRun(spec, projectID: pipeline.$project.id, userID: userID)
         return try await database.transaction { database in
             let run = PipelineRun(
                 projectID: pipeline.$project.id, pipelineID: try pipeline.requireID(), versionID: versionID, userID: userID,

@@ -9,6 +9,7 @@ import TrainplatCore
 struct CronTrigger: Sendable {
     let database: any Database
     let specs: SpecCache
+    let quotas: StorageQuotas
     let logger: Logger
     /// Versions already warned about, so an unschedulable pipeline is logged once, not every check.
     let warned = WarnedVersions()
@@ -52,13 +53,19 @@ struct CronTrigger: Sendable {
 
     private func start(version: PipelineVersion, pipeline: Pipeline, interval: Date) async throws -> Bool {
         do {
-            _ = try await RunService(database: database).start(
+            _ = try await RunService(database: database, quotas: quotas).start(
                 versionID: try version.requireID(), params: [:], userID: pipeline.$owner.id, logicalTime: interval, scheduledFor: interval)
             logger.info("scheduled run started", metadata: ["pipeline": "\(pipeline.name)", "interval": "\(interval)"])
             return true
         } catch let invalid as SpecValidationError {
             if warned.insert(try version.requireID()) {
                 logger.warning("schedule cannot start runs: parameters without defaults", metadata: ["pipeline": "\(pipeline.name)", "problem": "\(invalid)"])
+            }
+            return false
+        } catch let refused as Problem {
+            // Over a storage quota: the interval stays due and starts once space is freed.
+            if warned.insert(try version.requireID()) {
+                logger.warning("schedule cannot start runs", metadata: ["pipeline": "\(pipeline.name)", "problem": "\(refused.detail)"])
             }
             return false
         } catch let error as any DatabaseError where error.isConstraintFailure {

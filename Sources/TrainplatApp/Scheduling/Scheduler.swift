@@ -20,7 +20,7 @@ public struct Scheduler: Service {
 
     init(
         database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService,
-        sources: FeatureSourceResolver, logger: Logger
+        sources: FeatureSourceResolver, mounts: LocalMounts, logger: Logger
     ) {
         // The host is part of the owner: only a scheduler on the same host may signal the
         // process group a dead owner left behind.
@@ -33,12 +33,13 @@ public struct Scheduler: Service {
         self.logger = logger
         self.runner = TaskRunner(
             database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
-            logger: logger)
+            mounts: mounts, logger: logger)
     }
 
     public func run() async throws {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
-        let cron = CronTrigger(database: database, specs: specs, logger: logger)
+        let quotas = StorageQuotas(database: database, volumes: LocalVolumes(root: config.volumesDirectory))
+        let cron = CronTrigger(database: database, specs: specs, quotas: quotas, logger: logger)
         var nextScheduleCheck = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {

@@ -15,6 +15,7 @@ struct TaskRunner: Sendable {
     let boundPort: BoundPort
     let auth: AuthService
     let sources: FeatureSourceResolver
+    let mounts: LocalMounts
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -46,6 +47,7 @@ struct TaskRunner: Sendable {
         logger.info("task started", metadata: ["run_id": "\(runID)", "task": "\(task.name)", "attempt": "\(number)"])
 
         let end: AttemptEnd
+        var prepared = LocalMounts.Prepared()
         do {
             let source = try await sources.resolve(try await renderArguments(taskSpec, run: run), uses: taskSpec.uses, projectID: run.$project.id)
             try TaskContract.writeInputs(
@@ -63,14 +65,20 @@ struct TaskRunner: Sendable {
             {
                 return
             }
+            prepared = try await mounts.prepare(
+                taskSpec.mounts, owner: MountOwner(userID: run.$triggeredBy.id.uuidString, projectID: run.$project.id.uuidString),
+                userID: run.$triggeredBy.id, projectID: run.$project.id, attemptDirectory: directory)
             end = await execute(
                 command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
-                secretEnvironment: source.environment)
+                extraEnvironment: source.environment.merging(prepared.environment) { source, _ in source }, mounts: prepared)
+        } catch let error as MountError {
+            end = .launchFailed(reason: "could not prepare the task's mounts: \(error.message)")
         } catch let error as TemplateError {
             end = .launchFailed(reason: "could not render the task's templates: \(error.message)")
         } catch {
             end = .launchFailed(reason: "could not prepare the task: \(error)")
         }
+        prepared.removeTemporary()
         let provenance = Provenance(
             projectID: run.$project.id, userID: run.$triggeredBy.id, runID: runID, taskID: taskID,
             defaultName: "\(pipeline.name).\(task.name)")
@@ -114,7 +122,7 @@ struct TaskRunner: Sendable {
 
     private func execute(
         command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, userID: UUID, attempt: TaskAttempt,
-        secretEnvironment: [String: String]
+        extraEnvironment: [String: String], mounts: LocalMounts.Prepared
     ) async -> AttemptEnd {
         let taskID = task.id ?? UUID()
         let processSpec = TaskProcessSpec(
@@ -122,7 +130,7 @@ struct TaskRunner: Sendable {
             environment: environment(
                 directory: attempt.workDirectory, runID: runID, taskID: taskID,
                 token: auth.taskToken(userID: userID, runID: runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
-            ).merging(secretEnvironment) { contract, _ in contract },
+            ).merging(extraEnvironment) { contract, _ in contract },
             workDirectory: attempt.workDirectory, logPath: attempt.logPath,
             timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
@@ -132,17 +140,18 @@ struct TaskRunner: Sendable {
                 attempt.pid = Int(pid)
                 try? await attempt.update(on: database)
             },
-            onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat) })
+            onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat, mounts: mounts) })
     }
 
-    /// Progress every tick; the lease once per heartbeat interval. A lost lease stops the task:
-    /// another scheduler (or a cancellation) owns it now.
-    private func tick(taskID: UUID, directory: String, heartbeat: Heartbeat) async -> TickDecision {
+    /// Progress every tick; the lease and mount sizes once per heartbeat interval. A lost
+    /// lease stops the task: another scheduler (or a cancellation) owns it now.
+    private func tick(taskID: UUID, directory: String, heartbeat: Heartbeat, mounts: LocalMounts.Prepared) async -> TickDecision {
         if let progress = TaskContract.readProgress(directory: directory) {
             try? await TaskRun.query(on: database).filter(\.$id == taskID)
                 .set(\.$progress, to: progress.fraction).set(\.$progressMessage, to: progress.message).update()
         }
         guard heartbeat.isDue() else { return .keepRunning }
+        if let reason = mounts.overLimit() { return .stop(reason: reason) }
         let renewed = (try? await transitions.renewLease(taskID, owner: owner, leaseSeconds: leaseSeconds)) ?? true
         if renewed { return .keepRunning }
         let state = try? await TaskRun.find(taskID, on: database)?.status

@@ -46,7 +46,13 @@ public enum PermissionPolicy {
             return .viewer
         case (.project, _), (.membership, _):
             return .owner
-        case (.mount, _), (.featureSource, _):
+        case (.mount, .update):
+            return .maintainer
+        case (.mount, _):
+            // Members keep mounts of their own; removing someone else's takes a maintainer
+            // (MountController checks ownership).
+            return .member
+        case (.featureSource, _):
             return action == .execute ? .member : .maintainer
         case (.pipeline, .delete), (.trainingSet, .delete), (.modelVersion, .update), (.modelVersion, .delete):
             return .maintainer

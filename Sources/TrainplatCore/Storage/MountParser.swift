@@ -117,6 +117,13 @@ public enum MountParser {
         }
     }
 
+    /// A file name inside a configmap or secret mount: one path segment.
+    public static func checkFileName(_ name: String) throws(MountError) {
+        try MountRules.checkCharacters(name, what: "data file name")
+        let segments = try MountRules.relativePath(name, what: "data file name")
+        guard segments.count == 1 else { throw MountError("data file name '\(name)' must be one path segment") }
+    }
+
     private static func type(_ text: String) throws(MountError) -> MountType {
         guard let type = MountType(rawValue: text) else {
             let known = MountType.allCases.map(\.rawValue).joined(separator: ", ")
@@ -197,13 +204,13 @@ public enum MountParser {
 
 extension String {
     /// The part before the first `separator` and the part after it ("" when absent).
-    func splitOnce(_ separator: Character) -> (String, String) {
+    public func splitOnce(_ separator: Character) -> (String, String) {
         guard let index = firstIndex(of: separator) else { return (self, "") }
         return (String(self[..<index]), String(self[self.index(after: index)...]))
     }
 
     /// Whether this path is `other` or lies below it.
-    func isPath(within other: String) -> Bool {
+    public func isPath(within other: String) -> Bool {
         self == other || hasPrefix(other.hasSuffix("/") ? other : other + "/")
     }
 }

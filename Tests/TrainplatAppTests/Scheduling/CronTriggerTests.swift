@@ -19,7 +19,7 @@ struct CronTriggerTests {
     }
 
     private func trigger(_ app: TestApp) -> CronTrigger {
-        CronTrigger(database: app.database, specs: SpecCache(), logger: Logger(label: "test"))
+        CronTrigger(database: app.database, specs: SpecCache(), quotas: app.app.quotas, logger: Logger(label: "test"))
     }
 
     @Test func test_skip_startsOnlyTheLatestMissedInterval_andNeverTwice() async throws {

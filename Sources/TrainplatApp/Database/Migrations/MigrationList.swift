@@ -10,5 +10,6 @@ enum MigrationList {
         CreateModelAliases(),
         AddScheduledRuns(),
         AddTaskCache(),
+        AddStorageQuotas(),
     ]
 }

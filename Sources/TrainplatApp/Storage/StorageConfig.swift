@@ -1,0 +1,63 @@
+import Foundation
+import TrainplatCore
+
+/// What administrators configure about storage: the allow-lists of `StoragePolicy` and the
+/// S3-protocol endpoint that s3 mounts use (MinIO in production).
+public struct StorageConfig: Sendable {
+    public struct S3Endpoint: Sendable, Equatable {
+        public var url: String
+        public var accessKeyID: String
+        public var secretAccessKey: String
+        public var region: String
+    }
+
+    public var policy = StoragePolicy()
+    public var s3: S3Endpoint?
+
+    public init(policy: StoragePolicy = StoragePolicy(), s3: S3Endpoint? = nil) {
+        self.policy = policy
+        self.s3 = s3
+    }
+
+    /// `TRAINPLAT_HOSTPATH_ROOTS` (`/data:ro,/scratch`), `TRAINPLAT_NFS_EXPORTS`
+    /// (`server/export,...`), `TRAINPLAT_S3_BUCKETS`, `TRAINPLAT_S3_ENDPOINT` with
+    /// `TRAINPLAT_S3_ACCESS_KEY_ID` / `TRAINPLAT_S3_SECRET_ACCESS_KEY` / `TRAINPLAT_S3_REGION`,
+    /// `TRAINPLAT_MAX_MEMORY_MOUNT` (a size).
+    static func load(_ values: [String: String]) throws -> StorageConfig {
+        var config = StorageConfig()
+        if let text = values["TRAINPLAT_HOSTPATH_ROOTS"] {
+            do {
+                config.policy.hostPathRoots = try StoragePolicy.hostRoots(text)
+            } catch {
+                throw ConfigError(variable: "TRAINPLAT_HOSTPATH_ROOTS", value: text, expected: "absolute paths with optional :ro (\(error))")
+            }
+        }
+        config.policy.nfsExports = list(values["TRAINPLAT_NFS_EXPORTS"])
+        for export in config.policy.nfsExports {
+            do {
+                _ = try MountParser.parse(entry: "\(export)(nfs):/mnt")
+            } catch {
+                throw ConfigError(variable: "TRAINPLAT_NFS_EXPORTS", value: export, expected: "server/export/path (\(error))")
+            }
+        }
+        config.policy.s3Buckets = list(values["TRAINPLAT_S3_BUCKETS"])
+        if let text = values["TRAINPLAT_MAX_MEMORY_MOUNT"] {
+            guard let bytes = Quantities.bytes(text) else {
+                throw ConfigError(variable: "TRAINPLAT_MAX_MEMORY_MOUNT", value: text, expected: "a size such as 8Gi")
+            }
+            config.policy.maxMemoryBytes = bytes
+        }
+        if let url = values["TRAINPLAT_S3_ENDPOINT"] {
+            guard let key = values["TRAINPLAT_S3_ACCESS_KEY_ID"], let secret = values["TRAINPLAT_S3_SECRET_ACCESS_KEY"] else {
+                throw ConfigError(
+                    variable: "TRAINPLAT_S3_ENDPOINT", value: url, expected: "TRAINPLAT_S3_ACCESS_KEY_ID and TRAINPLAT_S3_SECRET_ACCESS_KEY set too")
+            }
+            config.s3 = S3Endpoint(url: url, accessKeyID: key, secretAccessKey: secret, region: values["TRAINPLAT_S3_REGION"] ?? "us-east-1")
+        }
+        return config
+    }
+
+    private static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
