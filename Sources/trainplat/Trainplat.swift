@@ -10,7 +10,7 @@ struct Trainplat: AsyncParsableCommand {
         commandName: "trainplat",
         abstract: "The trainplat control plane: API server, scheduler, migrations and the demo.",
         discussion: "Configuration comes from TRAINPLAT_* environment variables (see README.md).",
-        subcommands: [Serve.self, Migrate.self, DemoCommand.self, PipelineCommand.self, RunCommand.self, Login.self, DorisCommand.self])
+        subcommands: [Serve.self, Migrate.self, DemoCommand.self, PipelineCommand.self, RunCommand.self, Login.self, DorisCommand.self, MountCommand.self])
 }
 
 /// Loads configuration and logging the same way for every subcommand.

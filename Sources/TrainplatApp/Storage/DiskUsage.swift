@@ -2,14 +2,14 @@ import CFileTree
 import Foundation
 
 /// Bytes and entries below a path, counted like `du -sb` (see `tp_tree_usage`).
-struct DiskUsage: Sendable, Equatable, Codable {
-    var bytes: Int64
-    var entries: Int64
+public struct DiskUsage: Sendable, Equatable, Codable {
+    public var bytes: Int64
+    public var entries: Int64
 
     static let zero = DiskUsage(bytes: 0, entries: 0)
 
     /// A path that does not exist holds nothing; other failures are errors.
-    static func measure(_ path: String) throws -> DiskUsage {
+    public static func measure(_ path: String) throws -> DiskUsage {
         var usage = tp_tree_usage_t()
         let status = tp_tree_usage(path, &usage)
         if status == ENOENT { return .zero }
