@@ -2,12 +2,13 @@
 shares) run on a real MariaDB server, compared with the brute-force join on random data."""
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from tests.integration.mariadb_tables import create_feature_table, naive_utc
 from tests.unit.feast_snapshots import brute_force_join, random_tables
 from trainplat.doris.connection import ServerConfig, dispose_engines, engine_for
 from trainplat.feast.pit_sql import ROW_COLUMN, MariaDbJoinSql, ViewJoin
@@ -21,17 +22,9 @@ def engine(mariadb_url: str) -> Iterator[Engine]:
     dispose_engines()
 
 
-def _naive(moment: object) -> datetime:
-    """UTC wall-clock time for DATETIME(6) (the session runs with time_zone '+00:00')."""
-    stamp = pd.Timestamp(moment)  # type: ignore[arg-type]
-    return stamp.tz_convert(None).to_pydatetime()
-
-
 def _load(engine: Engine, labels: pd.DataFrame, features: pd.DataFrame) -> None:
     with engine.begin() as connection:
-        connection.execute(text("SET time_zone = '+00:00'"))
-        for table in ("pit_labels", "pit_features"):
-            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        connection.execute(text("DROP TABLE IF EXISTS pit_labels"))
         connection.execute(
             text(
                 f"CREATE TABLE pit_labels (`{ROW_COLUMN}` BIGINT PRIMARY KEY, "
@@ -39,32 +32,15 @@ def _load(engine: Engine, labels: pd.DataFrame, features: pd.DataFrame) -> None:
             )
         )
         connection.execute(
-            text(
-                "CREATE TABLE pit_features (uuid VARCHAR(64), time DATETIME(6), "
-                "x DOUBLE, y DOUBLE, KEY (uuid, time))"
-            )
-        )
-        connection.execute(
             text("INSERT INTO pit_labels VALUES (:r, :u, :t)"),
             [
-                {"r": i, "u": u, "t": _naive(t)}
+                {"r": i, "u": u, "t": naive_utc(t)}
                 for i, (u, t) in enumerate(
                     zip(labels["uuid"], labels["event_timestamp"], strict=True)
                 )
             ],
         )
-        connection.execute(
-            text("INSERT INTO pit_features VALUES (:u, :t, :x, :y)"),
-            [
-                {
-                    "u": row.uuid,
-                    "t": _naive(row.time),
-                    "x": row.x,
-                    "y": None if pd.isna(row.y) else row.y,
-                }
-                for row in features.itertuples()
-            ],
-        )
+        create_feature_table(connection, "pit_features", features)
 
 
 @pytest.mark.parametrize("ttl", [None, timedelta(seconds=400)])

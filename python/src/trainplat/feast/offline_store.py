@@ -9,6 +9,8 @@ feature_store.yaml names it by class path:
 Unlike Feast's default dask store, label rows without a feature value at or before their
 time are kept (with nulls), and their order is the entity frame's."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,6 +29,7 @@ from feast.infra.offline_stores.offline_store import (
 from feast.infra.offline_stores.offline_utils import infer_event_timestamp_from_entity_df
 from feast.infra.registry.base_registry import BaseRegistry
 from feast.repo_config import FeastConfigBaseModel, RepoConfig
+from feast.type_map import feast_value_type_to_pa
 
 from trainplat.feast.pit_sql import ROW_COLUMN, DuckDbAsofJoinSql, ViewJoin
 from trainplat.feast.retrieval_job import DuckDbRetrievalJob
@@ -59,14 +62,17 @@ def _source_column(source: DataSource, name: str) -> str:
 
 
 def view_join(
-    config: RepoConfig, view: FeatureView, features: list[str], full_feature_names: bool
+    view: FeatureView,
+    features: list[str],
+    full_feature_names: bool,
+    relation: Callable[[DataSource], str],
 ) -> ViewJoin:
     source = view.batch_source
     if source is None:
         raise ValueError(f"feature view {view.name!r} has no batch source")
     prefix = view_name(view)
     return ViewJoin(
-        relation=parquet_relation(config, source),
+        relation=relation(source),
         timestamp_column=_source_column(source, source.timestamp_field),
         join_keys=tuple(
             (view.projection.join_key_map.get(c.name, c.name), _source_column(source, c.name))
@@ -102,34 +108,24 @@ class TrainplatOfflineStore(OfflineStore):
         full_feature_names: bool = False,
         **kwargs: Any,  # noqa: ARG004 (filter_by_created_timestamp: not supported)
     ) -> RetrievalJob:
-        if not isinstance(entity_df, pd.DataFrame):
-            raise TypeError(f"{STORE_TYPE} needs the entity rows as a pandas DataFrame")
-        event_column = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
-        wanted: dict[str, list[str]] = {}
-        for ref in feature_refs:
-            referenced, feature = ref.split(":", 1)
-            wanted.setdefault(referenced.split("@", 1)[0], []).append(feature)
-        joins = tuple(
-            view_join(config, view, wanted[name], full_feature_names)
-            for view in feature_views
-            if (name := view_name(view)) in wanted
+        plan = plan_join(
+            entity_df,
+            feature_views,
+            feature_refs,
+            full_feature_names,
+            relation=lambda source: parquet_relation(config, source),
         )
-        entities = _entity_table(entity_df, event_column)
-        entity_columns = tuple(name for name in entities.column_names if name != ROW_COLUMN)
-        sql = DuckDbAsofJoinSql().join(ENTITY_TABLE, entity_columns, event_column, joins)
+        sql = DuckDbAsofJoinSql().join(
+            ENTITY_TABLE, plan.entity_columns, plan.event_column, plan.joins
+        )
 
         def build(connection: duckdb.DuckDBPyConnection) -> str:
-            connection.register(ENTITY_TABLE, entities)
+            connection.register(ENTITY_TABLE, plan.entities)
             return sql
 
-        times = entities.column(event_column)
-        metadata = RetrievalMetadata(
-            features=feature_refs,
-            keys=[c for c in entity_columns if c != event_column],
-            min_event_timestamp=pa.compute.min(times).as_py() if len(times) else None,
-            max_event_timestamp=pa.compute.max(times).as_py() if len(times) else None,
+        return DuckDbRetrievalJob(
+            build, full_feature_names=full_feature_names, metadata=plan.metadata
         )
-        return DuckDbRetrievalJob(build, full_feature_names=full_feature_names, metadata=metadata)
 
     @staticmethod
     def pull_latest_from_table_or_query(
@@ -207,6 +203,57 @@ def _select_range(
     select = ", ".join(f'"{c}"' for c in columns)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     return f"SELECT {select} FROM {parquet_relation(config, source)}{clause}"
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """A point-in-time join as every engine needs it: the entity rows (Arrow, event times
+    in UTC, plus ROW_COLUMN), one ViewJoin per referenced view, the output types."""
+
+    entities: pa.Table
+    event_column: str
+    joins: tuple[ViewJoin, ...]
+    feature_types: dict[str, pa.DataType]  # output column -> Arrow type of its field
+    metadata: RetrievalMetadata
+
+    @property
+    def entity_columns(self) -> tuple[str, ...]:
+        return tuple(name for name in self.entities.column_names if name != ROW_COLUMN)
+
+
+def plan_join(
+    entity_df: pd.DataFrame | str | None,
+    feature_views: list[FeatureView],
+    feature_refs: list[str],
+    full_feature_names: bool,
+    relation: Callable[[DataSource], str],
+) -> JoinPlan:
+    """`relation` gives the SQL for a view's source rows in the engine that runs the join."""
+    if not isinstance(entity_df, pd.DataFrame):
+        raise TypeError("trainplat offline stores need the entity rows as a pandas DataFrame")
+    event_column = infer_event_timestamp_from_entity_df(dict(entity_df.dtypes))
+    wanted: dict[str, list[str]] = {}
+    for ref in feature_refs:
+        referenced, feature = ref.split(":", 1)
+        wanted.setdefault(referenced.split("@", 1)[0], []).append(feature)
+    joins, types = [], {}
+    for view in feature_views:
+        if (name := view_name(view)) not in wanted:
+            continue
+        join = view_join(view, wanted[name], full_feature_names, relation)
+        joins.append(join)
+        fields = {field.name: field for field in view.features}
+        for (_, output), feature in zip(join.features, wanted[name], strict=True):
+            types[output] = feast_value_type_to_pa(fields[feature].dtype.to_value_type())
+    entities = _entity_table(entity_df, event_column)
+    times = entities.column(event_column)
+    metadata = RetrievalMetadata(
+        features=feature_refs,
+        keys=[c for c in entity_df.columns if c != event_column],
+        min_event_timestamp=pa.compute.min(times).as_py() if len(times) else None,
+        max_event_timestamp=pa.compute.max(times).as_py() if len(times) else None,
+    )
+    return JoinPlan(entities, event_column, tuple(joins), types, metadata)
 
 
 def _entity_table(entity_df: pd.DataFrame, event_column: str) -> pa.Table:

@@ -1,5 +1,7 @@
-"""The RetrievalJob of the trainplat offline store: a DuckDB query run on demand."""
+"""RetrievalJobs of the trainplat offline stores: the shared part, and a DuckDB query run on
+demand (the server-side job is in doris_offline_store.py)."""
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import duckdb
@@ -19,19 +21,14 @@ def connect() -> duckdb.DuckDBPyConnection:
     return connection
 
 
-class DuckDbRetrievalJob(RetrievalJob):
+class PlannedRetrievalJob(RetrievalJob, ABC):
+    """What every trainplat job shares: no on-demand views, results built as Arrow."""
+
     def __init__(
-        self,
-        build: QueryBuilder,
-        *,
-        full_feature_names: bool,
-        metadata: RetrievalMetadata | None = None,
-        drop_columns: tuple[str, ...] = (),
+        self, *, full_feature_names: bool, metadata: RetrievalMetadata | None = None
     ) -> None:
-        self._build = build
         self._full_feature_names = full_feature_names
         self._metadata = metadata
-        self._drop_columns = drop_columns
 
     @property
     def full_feature_names(self) -> bool:
@@ -45,6 +42,27 @@ class DuckDbRetrievalJob(RetrievalJob):
     def metadata(self) -> RetrievalMetadata | None:
         return self._metadata
 
+    @abstractmethod
+    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table: ...
+
+    def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
+        frame: pd.DataFrame = self._to_arrow_internal(timeout).to_pandas()
+        return frame
+
+
+class DuckDbRetrievalJob(PlannedRetrievalJob):
+    def __init__(
+        self,
+        build: QueryBuilder,
+        *,
+        full_feature_names: bool,
+        metadata: RetrievalMetadata | None = None,
+        drop_columns: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(full_feature_names=full_feature_names, metadata=metadata)
+        self._build = build
+        self._drop_columns = drop_columns
+
     def to_sql(self) -> str:
         with connect() as connection:
             return self._build(connection)
@@ -54,7 +72,3 @@ class DuckDbRetrievalJob(RetrievalJob):
             table = connection.sql(self._build(connection)).to_arrow_table()
         drop = [name for name in self._drop_columns if name in table.column_names]
         return table.drop_columns(drop) if drop else table
-
-    def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
-        frame: pd.DataFrame = self._to_arrow_internal(timeout).to_pandas()
-        return frame
