@@ -19,7 +19,7 @@ struct MountCommand: AsyncParsableCommand {
         func placed() throws -> [PlacedMount] {
             let (config, _) = try loadConfig(defaultLogLevel: .error)
             let owner = MountOwner(userID: user, projectID: project)
-            do throws(MountError) {
+            do throws(StorageError) {
                 var placed: [PlacedMount] = []
                 for mount in try MountParser.parse(document: spec) {
                     placed.append(try MountPlacement.place(mount, owner: owner, policy: config.storage.policy))

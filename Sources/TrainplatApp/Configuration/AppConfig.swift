@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TrainplatCore
 
 /// Everything the control plane reads from its environment, with the embedded defaults of
 /// design.md: SQLite under `./var`, local executor, HTTP on 127.0.0.1:8080.
@@ -44,6 +45,11 @@ public struct AppConfig: Sendable {
     public var runsDirectory: String { dataDirectory + "/runs" }
     /// Managed roots of pvc claims and nfs exports on a machine without Kubernetes.
     public var volumesDirectory: String { dataDirectory + "/volumes" }
+
+    /// Where a storage tier keeps the data lifecycle rules move there.
+    public func tierDirectory(_ tier: StorageTier) -> String {
+        storage.tierDirectories[tier] ?? "\(dataDirectory)/tiers/\(tier.rawValue)"
+    }
 
     public init(
         dataDirectory: String = "./var", host: String = "127.0.0.1", port: Int = 8080,

@@ -17,6 +17,7 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
     var timeStart: Date?
     var timeEnd: Date?
     var tier: String
+    var pinned: Bool
     var pipelineRunID: UUID?
     var createdAt: Date?
 
@@ -34,20 +35,41 @@ struct TrainingSetVersionDTO: Encodable, Sendable {
         timeStart = version.timeStart
         timeEnd = version.timeEnd
         tier = version.tier
+        pinned = version.pinned ?? false
         pipelineRunID = version.$run.id
         createdAt = version.createdAt
     }
 }
 
 /// `/api/v1/training-set-versions`: the registry of immutable training-set versions.
+struct PinRequest: Decodable {
+    var pinned: Bool
+}
+
 struct TrainingSetController {
     let database: any Database
     let access: ProjectAccess
+    let audit: AuditLog
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.get(":id", use: get)
         group.get(":id/lineage", use: lineage)
+        group.put(":id/pin", use: pin)
+    }
+
+    /// Pinned versions stay in their storage tier whatever the lifecycle rules say.
+    @Sendable func pin(request: Request, context: AppRequestContext) async throws -> JSONResponse<TrainingSetVersionDTO> {
+        let identity = try context.requireIdentity()
+        let version = try await find(context)
+        try await access.require(identity, .update, .trainingSet, in: version.$project.id, id: try version.requireID().uuidString)
+        let body = try await RequestBody.decode(PinRequest.self, from: request)
+        version.pinned = body.pinned
+        try await version.update(on: database)
+        try await audit.record(
+            actor: identity, action: body.pinned ? "training_set_version.pin" : "training_set_version.unpin",
+            resource: .init(kind: "training_set_version", id: try version.requireID().uuidString, projectID: version.$project.id))
+        return JSONResponse(TrainingSetVersionDTO(version))
     }
 
     @Sendable func lineage(request: Request, context: AppRequestContext) async throws -> JSONResponse<LineageDTO> {

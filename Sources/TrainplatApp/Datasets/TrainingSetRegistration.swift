@@ -55,6 +55,30 @@ enum TrainingSetRegistration {
         }
     }
 
+    /// Re-points a version at the data a tiering task moved. Only versions of the task's own
+    /// project can move; the content (and so the version id) stays the same.
+    static func applyTierMove(_ fields: [String: JSONValue], projectID: UUID, on database: any Database) async throws(TaskContract.ContractError) {
+        let reader = ReportedFields(fields, prefix: "tier_moves[]")
+        let idText = try reader.string("id")
+        let uri = try reader.string("uri")
+        let tierText = try reader.string("tier")
+        guard let id = UUID(uuidString: idText), let tier = StorageTier(rawValue: tierText) else {
+            throw TaskContract.ContractError(description: "tier_moves[]: id must be a version id and tier hot, warm or cold; got \(idText), \(tierText)")
+        }
+        do {
+            guard let version = try await TrainingSetVersion.find(id, on: database), version.$project.id == projectID else {
+                throw TaskContract.ContractError(description: "tier_moves[]: training-set version \(idText) is not in this project")
+            }
+            version.uri = uri
+            version.tier = tier.rawValue
+            try await version.update(on: database)
+        } catch let error as TaskContract.ContractError {
+            throw error
+        } catch {
+            throw TaskContract.ContractError(description: "could not record the tier move of \(idText): \(error)")
+        }
+    }
+
     private static func findOrCreateSet(named name: String, projectID: UUID, on database: any Database) async throws -> TrainingSet {
         if let existing = try await TrainingSet.query(on: database).filter(\.$project.$id == projectID).filter(\.$name == name).first() {
             return existing

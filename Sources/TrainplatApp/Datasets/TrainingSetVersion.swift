@@ -46,6 +46,8 @@ final class TrainingSetVersion: Model, @unchecked Sendable {
     @OptionalField(key: "time_start") var timeStart: Date?
     @OptionalField(key: "time_end") var timeEnd: Date?
     @Field(key: "tier") var tier: String
+    /// Pinned versions never move between storage tiers (nil: not pinned).
+    @OptionalField(key: "pinned") var pinned: Bool?
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
 

@@ -17,6 +17,8 @@ enum TaskContract {
         var trainingSetVersion: [String: JSONValue]?
         var modelVersion: [String: JSONValue]?
         var modelEvaluation: [String: JSONValue]?
+        /// Training-set versions whose data a `storage.move_tier` task moved: `{id, uri, tier}`.
+        var tierMoves: [[String: JSONValue]] = []
     }
 
     struct ContractError: Error, CustomStringConvertible, Equatable {
@@ -53,7 +55,7 @@ enum TaskContract {
 
     static func parse(_ document: JSONValue) throws(ContractError) -> Outputs {
         guard let root = document.objectValue else { throw ContractError(description: "\(outputsFile) must hold a JSON object") }
-        let known: Set<String> = ["outputs", "metrics", "training_set_version", "model_version", "model_evaluation"]
+        let known: Set<String> = ["outputs", "metrics", "training_set_version", "model_version", "model_evaluation", "tier_moves"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw ContractError(description: "\(outputsFile): unknown field '\(unknown)' (expected \(known.sorted().joined(separator: ", ")))")
         }
@@ -69,7 +71,19 @@ enum TaskContract {
             metrics: metrics,
             trainingSetVersion: try object(root["training_set_version"], field: "training_set_version"),
             modelVersion: try object(root["model_version"], field: "model_version"),
-            modelEvaluation: try object(root["model_evaluation"], field: "model_evaluation"))
+            modelEvaluation: try object(root["model_evaluation"], field: "model_evaluation"),
+            tierMoves: try objects(root["tier_moves"], field: "tier_moves"))
+    }
+
+    private static func objects(_ value: JSONValue?, field: String) throws(ContractError) -> [[String: JSONValue]] {
+        guard let value, value != .null else { return [] }
+        guard let items = value.arrayValue else { throw ContractError(description: "\(outputsFile): \(field) must be an array") }
+        var objects: [[String: JSONValue]] = []
+        for (index, item) in items.enumerated() {
+            guard let object = item.objectValue else { throw ContractError(description: "\(outputsFile): \(field)[\(index)] must be an object") }
+            objects.append(object)
+        }
+        return objects
     }
 
     private static func object(_ value: JSONValue?, field: String) throws(ContractError) -> [String: JSONValue]? {

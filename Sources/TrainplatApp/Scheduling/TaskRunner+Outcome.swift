@@ -50,6 +50,9 @@ extension TaskRunner {
         if let fields = outputs.modelEvaluation {
             try await ModelVersionRegistration.attachEvaluation(fields, projectID: provenance.projectID, on: database)
         }
+        for move in outputs.tierMoves {
+            try await TrainingSetRegistration.applyTierMove(move, projectID: provenance.projectID, on: database)
+        }
     }
 
     /// Back to the queue with the interrupted attempt not counted, so a restart runs it again.

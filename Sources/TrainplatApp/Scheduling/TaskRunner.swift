@@ -71,7 +71,7 @@ struct TaskRunner: Sendable {
             end = await execute(
                 command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
                 extraEnvironment: source.environment.merging(prepared.environment) { source, _ in source }, mounts: prepared)
-        } catch let error as MountError {
+        } catch let error as StorageError {
             end = .launchFailed(reason: "could not prepare the task's mounts: \(error.message)")
         } catch let error as TemplateError {
             end = .launchFailed(reason: "could not render the task's templates: \(error.message)")

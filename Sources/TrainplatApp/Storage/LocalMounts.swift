@@ -83,7 +83,7 @@ struct LocalMounts: Sendable {
             return directory
         case .s3:
             guard let endpoint = storage.s3 else {
-                throw MountError("s3 mount \(mount.spec.name) needs an S3 endpoint; the administrator sets TRAINPLAT_S3_ENDPOINT")
+                throw StorageError("s3 mount \(mount.spec.name) needs an S3 endpoint; the administrator sets TRAINPLAT_S3_ENDPOINT")
             }
             prepared.environment.merge([
                 "AWS_ENDPOINT_URL": endpoint.url, "AWS_ACCESS_KEY_ID": endpoint.accessKeyID,
@@ -95,14 +95,14 @@ struct LocalMounts: Sendable {
 
     /// The host path with every symbolic link resolved, still under its allowed root.
     private func resolvedHostPath(_ mount: PlacedMount) throws -> String {
-        guard let resolved = realPath(mount.root) else { throw MountError("host path '\(mount.root)' does not exist") }
+        guard let resolved = realPath(mount.root) else { throw StorageError("host path '\(mount.root)' does not exist") }
         let roots = storage.policy.hostPathRoots.compactMap { realPath($0.path) }
         guard roots.contains(where: { resolved.isPath(within: $0) }) else {
-            throw MountError("host path '\(mount.root)' resolves to '\(resolved)', outside every allowed root")
+            throw StorageError("host path '\(mount.root)' resolves to '\(resolved)', outside every allowed root")
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw MountError("host path '\(mount.root)' is not a directory")
+            throw StorageError("host path '\(mount.root)' is not a directory")
         }
         return resolved
     }
@@ -116,14 +116,14 @@ struct LocalMounts: Sendable {
     /// Writes a saved configmap's or secret's files, 0400 in a 0500 directory.
     private func writeObject(_ spec: MountSpec, userID: UUID, projectID: UUID, to directory: String) async throws {
         guard let saved = try await StorageMount.saved(spec, userID: userID, projectID: projectID, on: database) else {
-            throw MountError("\(spec.type.rawValue) '\(spec.source)' does not exist for this user in this project; create it with POST /api/v1/projects/{project}/mounts")
+            throw StorageError("\(spec.type.rawValue) '\(spec.source)' does not exist for this user in this project; create it with POST /api/v1/projects/{project}/mounts")
         }
         let files = try MountData.files(of: saved, secrets: secrets)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for (name, content) in files {
             let path = "\(directory)/\(name)"
             guard FileManager.default.createFile(atPath: path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o400]) else {
-                throw MountError("could not write \(spec.type.rawValue) file '\(name)'")
+                throw StorageError("could not write \(spec.type.rawValue) file '\(name)'")
             }
         }
         chmod(directory, 0o500)

@@ -37,12 +37,12 @@ struct MountController {
         let config: JSONObject
         do {
             let parsed = try MountParser.parse(item: body.spec)
-            guard parsed.count == 1, let only = parsed.first else { throw MountError("spec must describe exactly one mount, got \(parsed.count)") }
+            guard parsed.count == 1, let only = parsed.first else { throw StorageError("spec must describe exactly one mount, got \(parsed.count)") }
             spec = only
             placed = try MountPlacement.place(spec, owner: owner(identity, projectID), policy: storage.policy)
             try MountData.validate(body.data ?? [:], for: spec.type)
             config = try MountData.config(body.data ?? [:], for: spec.type, secrets: secrets)
-        } catch let error as MountError {
+        } catch let error as StorageError {
             throw Problem(status: .unprocessableContent, title: "Invalid mount", detail: error.message)
         }
         if spec.type == .configmap || spec.type == .secret, try await StorageMount.saved(spec, userID: identity.userID, projectID: projectID, on: database) != nil {

@@ -8,16 +8,16 @@ enum MountData {
     static let maxBytes = 512 * 1024
 
     /// File names are single path segments; sizes are bounded.
-    static func validate(_ data: [String: String], for type: MountType) throws(MountError) {
+    static func validate(_ data: [String: String], for type: MountType) throws(StorageError) {
         guard type == .configmap || type == .secret else {
-            guard data.isEmpty else { throw MountError("data is only for configmap and secret mounts, not \(type.rawValue)") }
+            guard data.isEmpty else { throw StorageError("data is only for configmap and secret mounts, not \(type.rawValue)") }
             return
         }
-        guard !data.isEmpty else { throw MountError("a \(type.rawValue) mount needs data: {\"file name\": \"content\"}") }
-        guard data.count <= maxFiles else { throw MountError("data has \(data.count) files; the limit is \(maxFiles)") }
+        guard !data.isEmpty else { throw StorageError("a \(type.rawValue) mount needs data: {\"file name\": \"content\"}") }
+        guard data.count <= maxFiles else { throw StorageError("data has \(data.count) files; the limit is \(maxFiles)") }
         for name in data.keys.sorted() { try MountParser.checkFileName(name) }
         let bytes = data.values.reduce(0) { $0 + $1.utf8.count }
-        guard bytes <= maxBytes else { throw MountError("data is \(bytes) bytes; the limit is \(maxBytes)") }
+        guard bytes <= maxBytes else { throw StorageError("data is \(bytes) bytes; the limit is \(maxBytes)") }
     }
 
     /// What `StorageMount.config` stores: the file names, and the content (sealed for secrets).

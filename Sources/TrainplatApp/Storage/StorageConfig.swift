@@ -13,6 +13,9 @@ public struct StorageConfig: Sendable {
 
     public var policy = StoragePolicy()
     public var s3: S3Endpoint?
+    public var tierPrices = TierPrices.standard
+    /// Where each tier keeps moved data; absent: `$TRAINPLAT_DATA_DIR/tiers/<tier>`.
+    public var tierDirectories: [StorageTier: String] = [:]
 
     public init(policy: StoragePolicy = StoragePolicy(), s3: S3Endpoint? = nil) {
         self.policy = policy
@@ -22,7 +25,8 @@ public struct StorageConfig: Sendable {
     /// `TRAINPLAT_HOSTPATH_ROOTS` (`/data:ro,/scratch`), `TRAINPLAT_NFS_EXPORTS`
     /// (`server/export,...`), `TRAINPLAT_S3_BUCKETS`, `TRAINPLAT_S3_ENDPOINT` with
     /// `TRAINPLAT_S3_ACCESS_KEY_ID` / `TRAINPLAT_S3_SECRET_ACCESS_KEY` / `TRAINPLAT_S3_REGION`,
-    /// `TRAINPLAT_MAX_MEMORY_MOUNT` (a size).
+    /// `TRAINPLAT_MAX_MEMORY_MOUNT` (a size), `TRAINPLAT_TIER_PRICES` (`hot=0.10,warm=0.05,cold=0.0125`
+    /// per GiB and month), `TRAINPLAT_TIER_DIR_HOT|WARM|COLD`.
     static func load(_ values: [String: String]) throws -> StorageConfig {
         var config = StorageConfig()
         if let text = values["TRAINPLAT_HOSTPATH_ROOTS"] {
@@ -46,6 +50,20 @@ public struct StorageConfig: Sendable {
                 throw ConfigError(variable: "TRAINPLAT_MAX_MEMORY_MOUNT", value: text, expected: "a size such as 8Gi")
             }
             config.policy.maxMemoryBytes = bytes
+        }
+        if let text = values["TRAINPLAT_TIER_PRICES"] {
+            do {
+                config.tierPrices = try TierPrices.parse(text)
+            } catch {
+                throw ConfigError(variable: "TRAINPLAT_TIER_PRICES", value: text, expected: error.message)
+            }
+        }
+        for tier in StorageTier.allCases {
+            let variable = "TRAINPLAT_TIER_DIR_\(tier.rawValue.uppercased())"
+            if let path = values[variable] {
+                guard path.hasPrefix("/") else { throw ConfigError(variable: variable, value: path, expected: "an absolute directory") }
+                config.tierDirectories[tier] = path
+            }
         }
         if let url = values["TRAINPLAT_S3_ENDPOINT"] {
             guard let key = values["TRAINPLAT_S3_ACCESS_KEY_ID"], let secret = values["TRAINPLAT_S3_SECRET_ACCESS_KEY"] else {

@@ -157,13 +157,13 @@ public struct SpecParser {
         }
         var mounts: [MountSpec] = []
         for (itemPath, item) in items {
-            do throws(MountError) {
+            do throws(StorageError) {
                 mounts += try MountParser.parse(item: jsonValue(item))
             } catch {
                 issue(itemPath, error.message, item)
             }
         }
-        do throws(MountError) {
+        do throws(StorageError) {
             try MountParser.checkSet(mounts)
         } catch {
             issue(path, error.message, node)

@@ -11,5 +11,6 @@ public enum TaskPrograms {
         "learning.evaluate",
         "learning.incremental_update",
         "learning.evaluate_windows",
+        "storage.move_tier",
     ]
 }

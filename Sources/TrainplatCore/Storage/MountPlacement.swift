@@ -41,11 +41,11 @@ public struct StoragePolicy: Sendable, Equatable {
     }
 
     /// `TRAINPLAT_HOSTPATH_ROOTS`-style text: `/data/shared:ro,/scratch`.
-    public static func hostRoots(_ text: String) throws(MountError) -> [HostRoot] {
+    public static func hostRoots(_ text: String) throws(StorageError) -> [HostRoot] {
         var roots: [HostRoot] = []
         for entry in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !entry.isEmpty {
             let (path, mode) = entry.splitOnce(":")
-            guard ["", "ro", "rw"].contains(mode) else { throw MountError("host path root '\(entry)' has the unknown mode '\(mode)'") }
+            guard ["", "ro", "rw"].contains(mode) else { throw StorageError("host path root '\(entry)' has the unknown mode '\(mode)'") }
             _ = try MountRules.absolutePath(path, what: "host path root")
             roots.append(HostRoot(path: path, readOnly: mode == "ro"))
         }
@@ -64,7 +64,7 @@ public struct PlacedMount: Sendable, Hashable {
 
 public enum MountPlacement {
     /// Confines `mount` to `owner` and checks it against `policy`.
-    public static func place(_ mount: MountSpec, owner: MountOwner, policy: StoragePolicy) throws(MountError) -> PlacedMount {
+    public static func place(_ mount: MountSpec, owner: MountOwner, policy: StoragePolicy) throws(StorageError) -> PlacedMount {
         let (head, rest) = mount.source.splitOnce("/")
         let ownerPath = { (below: String) in below.isEmpty ? owner.directory : "\(owner.directory)/\(below)" }
         switch mount.type {
@@ -76,26 +76,26 @@ public enum MountPlacement {
                 let (server, exportPath) = export.splitOnce("/")
                 return server == head && path.isPath(within: "/" + exportPath)
             }) else {
-                throw MountError("nfs export '\(mount.source)' is not under a configured export (TRAINPLAT_NFS_EXPORTS)")
+                throw StorageError("nfs export '\(mount.source)' is not under a configured export (TRAINPLAT_NFS_EXPORTS)")
             }
             let (server, exportPath) = export.splitOnce("/")
             let below = String(path.dropFirst(exportPath.count + 1)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
             return PlacedMount(spec: mount, root: "\(server):/\(exportPath)", subPath: ownerPath(below), readOnly: mount.readOnly)
         case .s3:
             guard policy.s3Buckets.contains(head) else {
-                throw MountError("s3 bucket '\(head)' is not a configured bucket (TRAINPLAT_S3_BUCKETS)")
+                throw StorageError("s3 bucket '\(head)' is not a configured bucket (TRAINPLAT_S3_BUCKETS)")
             }
             return PlacedMount(spec: mount, root: head, subPath: ownerPath(rest), readOnly: mount.readOnly)
         case .hostpath:
             guard let root = policy.hostPathRoots.first(where: { mount.source.isPath(within: $0.path) }) else {
                 let roots = policy.hostPathRoots.map(\.path).joined(separator: ", ")
-                throw MountError("host path '\(mount.source)' is not under an allowed root (\(roots.isEmpty ? "none configured" : roots))")
+                throw StorageError("host path '\(mount.source)' is not under an allowed root (\(roots.isEmpty ? "none configured" : roots))")
             }
             return PlacedMount(spec: mount, root: mount.source, subPath: "", readOnly: mount.readOnly || root.readOnly)
         case .memory:
             let size = mount.sizeLimitBytes ?? 0
             guard size <= policy.maxMemoryBytes else {
-                throw MountError("memory mount of \(size) bytes exceeds the limit of \(policy.maxMemoryBytes) bytes")
+                throw StorageError("memory mount of \(size) bytes exceeds the limit of \(policy.maxMemoryBytes) bytes")
             }
             return PlacedMount(spec: mount, root: "", subPath: "", readOnly: mount.readOnly)
         case .configmap, .secret:

@@ -48,8 +48,9 @@ public struct MountSpec: Sendable, Hashable {
     }
 }
 
-/// Why a mount spec was refused; the message names the entry and the offending part.
-public struct MountError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Why a mount spec (or a storage setting) was refused; the message names the entry and
+/// the offending part.
+public struct StorageError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
 
     public init(_ message: String) {

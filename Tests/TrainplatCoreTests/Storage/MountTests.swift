@@ -111,7 +111,7 @@ struct MountTests {
         #expect {
             _ = try MountParser.parse(document: spec)
         } throws: { error in
-            (error as? MountError)?.message.contains(expected) == true
+            (error as? StorageError)?.message.contains(expected) == true
         }
     }
 
@@ -132,7 +132,7 @@ struct MountTests {
         #expect {
             _ = try MountParser.parse(document: spec)
         } throws: { error in
-            (error as? MountError)?.message.contains(expected) == true
+            (error as? StorageError)?.message.contains(expected) == true
         }
     }
 
@@ -162,7 +162,7 @@ struct MountTests {
         #expect {
             _ = try placed(spec)
         } throws: { error in
-            (error as? MountError)?.message.contains(expected) == true
+            (error as? StorageError)?.message.contains(expected) == true
         }
     }
 
@@ -215,5 +215,51 @@ struct MountTests {
             let issues = (error as? SpecValidationError)?.issues ?? []
             return issues.count == 1 && issues[0].path == "tasks.t.mounts[1]" && issues[0].message.contains("'..'") && issues[0].line == 5
         }
+    }
+}
+
+@Suite("Storage tiering: lifecycle rules and the dry-run plan")
+struct TieringTests {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    private func candidate(_ id: String, tier: StorageTier = .hot, idleDays: Double, pinned: Bool = false) -> TieringCandidate {
+        TieringCandidate(id: id, tier: tier, bytes: 10 << 30, lastUsed: Self.now.addingTimeInterval(-idleDays * 86_400), pinned: pinned)
+    }
+
+    @Test func test_plan_movesIdleVersionsColder_neverPinnedOnesOrWarmer() {
+        // setup: 30 days -> warm, 90 days -> cold
+        let rules = [LifecycleRule(unusedDays: 30, to: .warm), LifecycleRule(unusedDays: 90, to: .cold)]
+        let candidates = [
+            candidate("fresh", idleDays: 3), candidate("idle", idleDays: 45), candidate("old", idleDays: 120),
+            candidate("pinned", idleDays: 400, pinned: true), candidate("already-cold", tier: .cold, idleDays: 400),
+            candidate("warm-old", tier: .warm, idleDays: 95),
+        ]
+        // act
+        let moves = TieringPlanner.plan(candidates, rules: rules, prices: .standard, now: Self.now)
+        // check
+        #expect(moves.map(\.id) == ["idle", "old", "warm-old"])
+        #expect(moves.map(\.to) == [.warm, .cold, .cold])
+        #expect(abs(moves[0].monthlySaving - 10 * (0.10 - 0.05)) < 1e-9)
+        #expect(abs(moves[1].monthlySaving - 10 * (0.10 - 0.0125)) < 1e-9)
+    }
+
+    @Test(arguments: [
+        ([LifecycleRule(unusedDays: 0, to: .cold)], "unused_days must be 1-36500"),
+        ([LifecycleRule(unusedDays: 5, to: .hot)], "'hot' is not a target"),
+        ([LifecycleRule(unusedDays: 5, to: .cold), LifecycleRule(unusedDays: 9, to: .cold)], "two rules move data to 'cold'"),
+    ])
+    func test_rules_invalid_areRefusedWithTheRule(rules: [LifecycleRule], expected: String) {
+        #expect {
+            try LifecycleRule.check(rules)
+        } throws: { error in
+            (error as? StorageError)?.message.contains(expected) == true
+        }
+    }
+
+    @Test func test_prices_parseOverridesAndRefusesNonsense() throws {
+        #expect(try TierPrices.parse("cold=0.004").perGiBMonth[.cold] == 0.004)
+        #expect(try TierPrices.parse("cold=0.004").perGiBMonth[.hot] == 0.10)
+        #expect(throws: StorageError.self) { try TierPrices.parse("frozen=0.001") }
+        #expect(throws: StorageError.self) { try TierPrices.parse("hot=-1") }
     }
 }

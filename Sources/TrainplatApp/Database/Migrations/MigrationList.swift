@@ -11,5 +11,6 @@ enum MigrationList {
         AddScheduledRuns(),
         AddTaskCache(),
         AddStorageQuotas(),
+        AddStorageTiering(),
     ]
 }

@@ -5,8 +5,11 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-# Resolved arguments are JSON scalars or lists of them (e.g. `feature_keys`).
-ArgValue = str | int | float | bool | None | list[str | int | float | bool | None]
+from trainplat.tasks.result import JsonValue
+
+# Resolved arguments are any JSON (`feature_keys` is a list, `storage.move_tier`'s `moves`
+# a list of objects); each program's argument model checks its own shapes.
+ArgValue = JsonValue
 
 INPUTS_FILE = "inputs.json"
 

@@ -22,6 +22,7 @@ _PROGRAM_LOCATIONS: dict[str, str] = {
         "trainplat.learning.incremental_update:INCREMENTAL_UPDATE_PROGRAM"
     ),
     "learning.evaluate_windows": "trainplat.learning.evaluate_windows:EVALUATE_WINDOWS_PROGRAM",
+    "storage.move_tier": "trainplat.storage.tiering:MOVE_TIER_PROGRAM",
 }
 
 

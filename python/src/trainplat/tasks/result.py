@@ -66,12 +66,25 @@ class ModelEvaluation:
 
 
 @dataclass(frozen=True)
+class TierMove:
+    """A training-set version whose data now lives at `uri` in storage tier `tier`."""
+
+    id: str
+    uri: str
+    tier: str
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"id": self.id, "uri": self.uri, "tier": self.tier}
+
+
+@dataclass(frozen=True)
 class TaskResult:
     outputs: dict[str, JsonValue]
     metrics: dict[str, float] = field(default_factory=dict)
     training_set_version: TrainingSetVersion | None = None
     model_version: ModelVersion | None = None
     model_evaluation: ModelEvaluation | None = None
+    tier_moves: list[TierMove] = field(default_factory=list)
 
     def to_json(self) -> dict[str, JsonValue]:
         document: dict[str, JsonValue] = {
@@ -84,4 +97,6 @@ class TaskResult:
             document["model_version"] = self.model_version.to_json()
         if self.model_evaluation is not None:
             document["model_evaluation"] = self.model_evaluation.to_json()
+        if self.tier_moves:
+            document["tier_moves"] = [move.to_json() for move in self.tier_moves]
         return document
