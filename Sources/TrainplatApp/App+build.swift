@@ -115,7 +115,10 @@ public struct TrainplatApp: Sendable {
         Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "trainplat"),
-            services: [makeScheduler()],
+            services: [
+                makeScheduler(),
+                StorageMonitor(database: database, quotas: quotas, interval: .seconds(config.storageScanSeconds), logger: logger),
+            ],
             onServerRunning: { [boundPort] channel in boundPort.value = channel.localAddress?.port ?? config.port },
             logger: logger)
     }

@@ -41,6 +41,8 @@ public struct AppConfig: Sendable {
 
     /// Mount allow-lists and the S3 endpoint; set from the environment after `init`.
     public var storage = StorageConfig()
+    /// How often the storage gauges are refreshed by measuring every owner's usage.
+    public var storageScanSeconds = 300
 
     public var runsDirectory: String { dataDirectory + "/runs" }
     /// Managed roots of pvc claims and nfs exports on a machine without Kubernetes.

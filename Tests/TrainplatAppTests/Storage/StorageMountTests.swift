@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Testing
 @testable import TrainplatApp
 import TrainplatCore
@@ -179,6 +180,13 @@ struct StorageMountTests {
                 }
             }
             #expect(try await PipelineRun.query(on: app.database).count() == 0)
+            // the monitor's sweep exports the owner's usage and quota
+            try await StorageMonitor(database: app.database, quotas: app.app.quotas, interval: .seconds(60), logger: Logger(label: "test"))
+                .measureAll()
+            let exported = String(decoding: MetricsRegistry.shared.emitToBuffer(), as: UTF8.self)
+            let user = userID.uuidString.lowercased()
+            #expect(exported.contains(#"trainplat_storage_quota_bytes{project="\#(projectID.uuidString.lowercased())",user="\#(user)"} 5000.0"#))
+            #expect(exported.contains(#"trainplat_storage_used_bytes{project="\#(projectID.uuidString.lowercased())",user="\#(user)",type="pvc"} \#(Double(try DiskUsage.measure(directory).bytes))"#))
         }
     }
 
