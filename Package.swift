@@ -51,7 +51,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Demo/Resources/demo-pipeline.yaml")]
+            resources: [
+                .copy("Demo/Resources/demo-pipeline.yaml"),
+                .copy("HTTP/Resources/openapi.json"),
+                .copy("HTTP/Resources/docs.html"),
+            ]
         ),
         .executableTarget(
             name: "trainplat",

@@ -19,6 +19,7 @@ public struct TrainplatApp: Sendable {
     /// Created after the metrics bootstrap: metrics made before it would go nowhere.
     let schedulerMetrics: SchedulerMetrics
     let rateLimiter: RateLimiter
+    let apiDocs: APIDocsController
     let logger: Logger
 
     public init(config: AppConfig, logger: Logger) throws {
@@ -42,6 +43,7 @@ public struct TrainplatApp: Sendable {
             bcryptCost: config.bcryptCost)
         audit = AuditLog(database: metadata.database)
         rateLimiter = RateLimiter(perSecond: config.rateLimitPerSecond, burst: max(1, config.rateLimitPerSecond * 2))
+        apiDocs = try APIDocsController()
     }
 
     /// Migrations, then the first admin when none exists (serve's start-up).
@@ -77,6 +79,7 @@ public struct TrainplatApp: Sendable {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: BodySizeLimitMiddleware(maxBytes: SpecParser.maxSpecBytes))
         HealthController(metadata: metadata).addRoutes(to: router)
+        apiDocs.addRoutes(to: router)
         let api = router.group("api/v1").add(middleware: AuthMiddleware(auth: auth))
             .add(middleware: RateLimitMiddleware(limiter: rateLimiter))
         let access = ProjectAccess(database: database)

@@ -37,6 +37,10 @@ struct IsolationTests {
             ["content_hash": .string(String(repeating: "a", count: 64)), "uri": .string("file:///x"), "row_count": .int(1)], provenance: provenance, on: app.database)
         let model = try await ModelVersionRegistration.register(
             ["artifact_hash": .string(String(repeating: "b", count: 64)), "artifact_uri": .string("file:///m")], provenance: provenance, on: app.database)
+        let mount = StorageMount(
+            spec: try MountParser.parse(entry: "cfg(configmap):/etc/cfg"), userID: try owner.requireID(), projectID: projectID,
+            config: ["data": .object(["a": .string("1")])])
+        try await mount.create(on: app.database)
         let key = try await app.app.auth.createAPIKey(userID: try owner.requireID(), projectID: projectID, name: "k", lifetimeDays: 1)
         return World(
             owner: owner, viewer: viewer, outsider: outsider, project: projectID,
@@ -45,8 +49,12 @@ struct IsolationTests {
                 "training-set-versions": trainingSet.versionID, "model-versions": try model.requireID().uuidString,
                 "api-keys": try key.key.requireID().uuidString, "projects": projectID.uuidString, "task": "step",
                 "models": model.modelName, "aliases": "production", "feature-sources": "warehouse",
+                "mounts": try mount.requireID().uuidString,
             ],
-            secrets: [projectID.uuidString, try run.requireID().uuidString, trainingSet.versionID, try registered.pipeline.requireID().uuidString].map { $0.lowercased() })
+            secrets: [
+                projectID.uuidString, try run.requireID().uuidString, trainingSet.versionID, try registered.pipeline.requireID().uuidString,
+                try mount.requireID().uuidString,
+            ].map { $0.lowercased() })
     }
 
     /// The route's path with its parameters filled from project A's resources.
