@@ -40,7 +40,8 @@ public struct TrainplatApp: Sendable {
         }
         auth = AuthService(
             database: metadata.database, signer: signer, accessTokenLifetime: TimeInterval(config.accessTokenLifetimeSeconds),
-            bcryptCost: config.bcryptCost)
+            bcryptCost: config.bcryptCost,
+            refreshTokens: RefreshTokens(database: metadata.database, lifetime: TimeInterval(config.refreshTokenLifetimeSeconds)))
         audit = AuditLog(database: metadata.database)
         rateLimiter = RateLimiter(perSecond: config.rateLimitPerSecond, burst: max(1, config.rateLimitPerSecond * 2))
         apiDocs = try APIDocsController()

@@ -41,8 +41,6 @@ struct AuditController {
         _ = try UserController.requireAdmin(context)
         let query = AuditEvent.query(on: database)
         if let action = request.uri.queryParameters.get("action") { query.filter(\.$action == action) }
-        let total = try await query.count()
-        let events = try await query.sort(\.$createdAt, .descending).limit(100).all()
-        return JSONResponse(Page(items: events.map(AuditEventDTO.init), total: total))
+        return JSONResponse(try await PageRequest(request).page(query.sort(\.$createdAt, .descending)).map(AuditEventDTO.init))
     }
 }

@@ -38,8 +38,8 @@ struct APIKeyController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<APIKeyDTO>> {
         let identity = try Self.requireLogin(context)
-        let keys = try await APIKey.query(on: auth.database).filter(\.$user.$id == identity.userID).sort(\.$createdAt, .descending).all()
-        return JSONResponse(Page(items: keys.map { APIKeyDTO($0) }, total: keys.count))
+        let query = APIKey.query(on: auth.database).filter(\.$user.$id == identity.userID).sort(\.$createdAt, .descending)
+        return JSONResponse(try await PageRequest(request).page(query).map { APIKeyDTO($0) })
     }
 
     @Sendable func revoke(request: Request, context: AppRequestContext) async throws -> Response {

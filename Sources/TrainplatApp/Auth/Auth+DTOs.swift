@@ -10,6 +10,18 @@ struct TokenResponse: Encodable, Sendable {
     var accessToken: String
     var tokenType = "Bearer"
     var expiresIn: Int
+    /// Single use: exchange it at /api/v1/auth/refresh for the next pair.
+    var refreshToken: String
+    var refreshExpiresIn: Int
+}
+
+struct RefreshRequest: Decodable {
+    var refreshToken: String
+}
+
+struct ChangePasswordRequest: Decodable {
+    var currentPassword: String
+    var newPassword: String
 }
 
 struct UserDTO: Encodable, Sendable {

@@ -10,12 +10,13 @@ struct AuthService: Sendable {
     let accessTokenLifetime: TimeInterval
     /// bcrypt's cost; tests lower it, because each step doubles the time.
     let bcryptCost: UInt8
+    let refreshTokens: RefreshTokens
 
     static let minimumPasswordLength = 12
 
-    func hashPassword(_ password: String) throws -> String {
+    func hashPassword(_ password: String, field: String = "password") throws -> String {
         guard password.count >= Self.minimumPasswordLength else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "field 'password' must have at least \(Self.minimumPasswordLength) characters")
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(field)' must have at least \(Self.minimumPasswordLength) characters")
         }
         return Bcrypt.hash(password, cost: bcryptCost)
     }
@@ -53,6 +54,13 @@ struct AuthService: Sendable {
         return (key, secret)
     }
 
+    /// Ends every session of a user: access tokens issued until now and all refresh tokens.
+    func endSessions(of user: User) async throws {
+        user.tokensValidAfter = Date()
+        try await user.update(on: database)
+        try await refreshTokens.revokeAll(userID: try user.requireID())
+    }
+
     /// The identity behind a bearer credential; nil when it is not valid (expired, revoked,
     /// forged, or its user disabled).
     func identity(forBearer credential: String) async throws -> Identity? {
@@ -60,6 +68,8 @@ struct AuthService: Sendable {
         guard let claims = try? signer.verify(credential), let userID = UUID(uuidString: claims.sub),
             let user = try await User.find(userID, on: database), !user.isDisabled
         else { return nil }
+        // A password change or a disable ends every token issued before it.
+        if let validAfter = user.tokensValidAfter, claims.iat < Int(validAfter.timeIntervalSince1970) { return nil }
         switch claims.kind {
         case .access:
             return Identity(userID: userID, username: user.username, isAdmin: user.isAdmin, credential: .accessToken)

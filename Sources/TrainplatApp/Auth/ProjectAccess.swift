@@ -43,15 +43,22 @@ struct ProjectAccess: Sendable {
 }
 
 extension ProjectAccess {
-    /// The newest 100 rows of a project-owned model that `identity` may read, and how many
-    /// it may read in all: the one shape of every list endpoint.
+    /// A page of the rows of a project-owned model that `identity` may read, newest first:
+    /// the one shape of every registry list endpoint.
     func newest<M: Model>(
         _ type: M.Type, for identity: Identity, project: KeyPath<M, FieldProperty<M, UUID>>,
-        createdAt: KeyPath<M, TimestampProperty<M, DefaultTimestampFormat>>
+        createdAt: KeyPath<M, TimestampProperty<M, DefaultTimestampFormat>>, page: PageRequest
     ) async throws -> Page<M> {
         let query = M.query(on: database)
         if let projects = try await readableProjects(identity) { query.filter(project ~~ projects) }
-        let total = try await query.count()
-        return Page(items: try await query.sort(createdAt, .descending).limit(100).all(), total: total)
+        return try await page.page(query.sort(createdAt, .descending))
+    }
+
+    /// The caller's readable subset of `query` (by a project column), one page of it.
+    func readable<M: Model>(
+        _ query: QueryBuilder<M>, for identity: Identity, project: KeyPath<M, FieldProperty<M, UUID>>, page: PageRequest
+    ) async throws -> Page<M> {
+        if let projects = try await readableProjects(identity) { query.filter(project ~~ projects) }
+        return try await page.page(query)
     }
 }

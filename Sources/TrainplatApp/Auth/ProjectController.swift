@@ -38,8 +38,7 @@ struct ProjectController {
         let identity = try context.requireIdentity()
         let query = Project.query(on: database).sort(\.$name)
         if let projects = try await access.readableProjects(identity) { query.filter(\.$id ~~ projects) }
-        let projects = try await query.all()
-        return JSONResponse(Page(items: projects.map(ProjectDTO.init), total: projects.count))
+        return JSONResponse(try await PageRequest(request).page(query).map(ProjectDTO.init))
     }
 
     @Sendable func addMember(request: Request, context: AppRequestContext) async throws -> JSONResponse<MembershipDTO> {

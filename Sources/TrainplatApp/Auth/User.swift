@@ -1,8 +1,7 @@
 import FluentKit
 import Foundation
 
-/// A person or service account. Passwords and tokens arrive with the auth issue; the
-/// columns are here so every resource can name its owner from the first migration on.
+/// A person or service account.
 final class User: Model, @unchecked Sendable {
     static let schema = "users"
 
@@ -12,6 +11,9 @@ final class User: Model, @unchecked Sendable {
     @OptionalField(key: "password_hash") var passwordHash: String?
     @Field(key: "is_admin") var isAdmin: Bool
     @Field(key: "is_disabled") var isDisabled: Bool
+    /// Access tokens issued before this second no longer count (set on password change and
+    /// disable); nil: all unexpired ones do.
+    @OptionalField(key: "tokens_valid_after") var tokensValidAfter: Date?
 
     @Timestamp(key: "created_at", on: .create) var createdAt: Date?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?

@@ -36,6 +36,7 @@ extension AppConfig {
             corsOrigins: try reader.origins("TRAINPLAT_CORS_ORIGINS")
         )
         storage = try StorageConfig.load(values)
+        refreshTokenLifetimeSeconds = try reader.int("TRAINPLAT_REFRESH_TOKEN_TTL_SECONDS", default: 14 * 86400, range: 300...(90 * 86400))
         storageScanSeconds = try reader.int("TRAINPLAT_STORAGE_SCAN_SECONDS", default: 300, range: 10...86400)
         if let executor = values["TRAINPLAT_EXECUTOR"], executor != "local" {
             throw ConfigError(variable: "TRAINPLAT_EXECUTOR", value: executor, expected: "'local' (the only executor so far)")

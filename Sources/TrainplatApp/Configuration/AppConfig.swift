@@ -41,6 +41,8 @@ public struct AppConfig: Sendable {
 
     /// Mount allow-lists and the S3 endpoint; set from the environment after `init`.
     public var storage = StorageConfig()
+    /// How long a refresh token (and so a login session without activity) lasts.
+    public var refreshTokenLifetimeSeconds = 14 * 86400
     /// How often the storage gauges are refreshed by measuring every owner's usage.
     public var storageScanSeconds = 300
 

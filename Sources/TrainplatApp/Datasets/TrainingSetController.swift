@@ -81,8 +81,9 @@ struct TrainingSetController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<TrainingSetVersionDTO>> {
-        let page = try await access.newest(TrainingSetVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
-        return JSONResponse(Page(items: page.items.map(TrainingSetVersionDTO.init), total: page.total))
+        let page = try await access.newest(
+            TrainingSetVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt, page: try PageRequest(request))
+        return JSONResponse(page.map(TrainingSetVersionDTO.init))
     }
 
     /// By row id or by content hash (`version_id`), among the caller's projects.

@@ -1,3 +1,4 @@
+import FluentKit
 import Foundation
 import Hummingbird
 import TrainplatCore
@@ -92,10 +93,54 @@ extension String {
     }
 }
 
-/// A page of a list endpoint: the newest items (at most 100 so far) and how many exist.
+/// A page of a list endpoint: `limit` items from `offset` in the list's order, and how many
+/// there are in all.
 struct Page<Item> {
     var items: [Item]
     var total: Int
+    var limit: Int
+    var offset: Int
+
+    func map<Other>(_ transform: (Item) throws -> Other) rethrows -> Page<Other> {
+        Page<Other>(items: try items.map(transform), total: total, limit: limit, offset: offset)
+    }
+}
+
+/// `?limit=` (1-500, default 100) and `?offset=` (default 0), the same on every list.
+struct PageRequest: Sendable {
+    static let defaultLimit = 100
+    static let maxLimit = 500
+
+    var limit = PageRequest.defaultLimit
+    var offset = 0
+
+    init(limit: Int = PageRequest.defaultLimit, offset: Int = 0) {
+        self.limit = limit
+        self.offset = offset
+    }
+
+    init(_ request: Request) throws {
+        let query = request.uri.queryParameters
+        limit = try Self.integer(query.get("limit"), name: "limit", range: 1...Self.maxLimit) ?? Self.defaultLimit
+        offset = try Self.integer(query.get("offset"), name: "offset", range: 0...Int(Int32.max)) ?? 0
+    }
+
+    private static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw Problem(
+                status: .badRequest, title: "Bad request",
+                detail: "query parameter '\(name)' must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    /// Counts the query's rows, then reads this page of them (the query carries its sort).
+    func page<M: Model>(_ query: QueryBuilder<M>) async throws -> Page<M> {
+        let total = try await query.count()
+        let items = try await query.range(offset..<(offset + limit)).all()
+        return Page(items: items, total: total, limit: limit, offset: offset)
+    }
 }
 
 extension Page: Encodable where Item: Encodable {}

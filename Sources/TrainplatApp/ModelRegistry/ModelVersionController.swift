@@ -54,8 +54,9 @@ struct ModelVersionController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<ModelVersionDTO>> {
-        let page = try await access.newest(ModelVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
-        return JSONResponse(Page(items: page.items.map(ModelVersionDTO.init), total: page.total))
+        let page = try await access.newest(
+            ModelVersion.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt, page: try PageRequest(request))
+        return JSONResponse(page.map(ModelVersionDTO.init))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<ModelVersionDTO> {

@@ -60,10 +60,9 @@ struct PipelineController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<PipelineDTO>> {
         let identity = try context.requireIdentity()
-        let query = Pipeline.query(on: database).sort(\.$name)
-        if let projects = try await access.readableProjects(identity) { query.filter(\.$project.$id ~~ projects) }
-        let pipelines = try await query.all()
-        return JSONResponse(Page(items: pipelines.map(PipelineDTO.init), total: pipelines.count))
+        let page = try await access.readable(
+            Pipeline.query(on: database).sort(\.$name), for: identity, project: \.$project.$id, page: try PageRequest(request))
+        return JSONResponse(page.map(PipelineDTO.init))
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<PipelineDetailDTO> {

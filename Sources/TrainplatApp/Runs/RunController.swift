@@ -51,8 +51,9 @@ struct RunController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {
-        let page = try await access.newest(PipelineRun.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt)
-        return JSONResponse(Page(items: page.items.map { RunDTO($0, tasks: nil) }, total: page.total))
+        let page = try await access.newest(
+            PipelineRun.self, for: try context.requireIdentity(), project: \.$project.$id, createdAt: \.$createdAt, page: try PageRequest(request))
+        return JSONResponse(page.map { RunDTO($0, tasks: nil) })
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {

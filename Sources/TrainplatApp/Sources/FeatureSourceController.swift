@@ -44,8 +44,8 @@ struct FeatureSourceController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<FeatureSourceDTO>> {
         let (_, projectID) = try await scope(context, .read)
-        let sources = try await FeatureSource.query(on: database).filter(\.$project.$id == projectID).sort(\.$name).all()
-        return JSONResponse(Page(items: sources.map(FeatureSourceDTO.init), total: sources.count))
+        let page = try await PageRequest(request).page(FeatureSource.query(on: database).filter(\.$project.$id == projectID).sort(\.$name))
+        return JSONResponse(page.map(FeatureSourceDTO.init))
     }
 
     /// Starts a one-task run of `doris.test_connection`; its outputs carry latency and version.

@@ -57,9 +57,8 @@ struct MountController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<MountDTO>> {
         let (_, projectID) = try await scope(context, .read)
-        let saved = try await StorageMount.query(on: database).filter(\.$project.$id == projectID).sort(\.$createdAt, .descending).limit(100).all()
-        let total = try await StorageMount.query(on: database).filter(\.$project.$id == projectID).count()
-        return JSONResponse(Page(items: saved.map { MountDTO($0, placed: place($0)) }, total: total))
+        let query = StorageMount.query(on: database).filter(\.$project.$id == projectID).sort(\.$createdAt, .descending)
+        return JSONResponse(try await PageRequest(request).page(query).map { MountDTO($0, placed: place($0)) })
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<MountDTO> {

@@ -12,5 +12,6 @@ enum MigrationList {
         AddTaskCache(),
         AddStorageQuotas(),
         AddStorageTiering(),
+        AddRefreshTokens(),
     ]
 }
