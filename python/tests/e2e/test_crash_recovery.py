@@ -2,87 +2,17 @@
 recorded succeeded exactly once, and tasks whose process died with the server are detected
 through their expired lease and retried."""
 
-import json
-import os
 import signal
-import socket
-import subprocess
 import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.server import Server
+
 pytestmark = pytest.mark.e2e
 
 TASKS = 40
-PASSWORD = "crash-test-admin-password"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    def __init__(self, binary: Path, data_dir: Path) -> None:
-        self.port = _free_port()
-        self.api = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "TRAINPLAT_DATA_DIR": str(data_dir),
-            "TRAINPLAT_PORT": str(self.port),
-            "TRAINPLAT_ADMIN_PASSWORD": PASSWORD,
-            "TRAINPLAT_HEARTBEAT_SECONDS": "1",
-            "TRAINPLAT_MAX_CONCURRENT_TASKS": "4",
-            "TRAINPLAT_LOG_LEVEL": "warning",
-        }
-        self.binary = binary
-        self.process: subprocess.Popen[bytes] | None = None
-        self.token = ""
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([str(self.binary), "serve"], env=self.env)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.call("GET", "/ready", auth=False)["status"] == "ready":
-                    break
-            except OSError:
-                time.sleep(0.2)
-        login = {"username": "admin", "password": PASSWORD}
-        self.token = self.call("POST", "/api/v1/auth/login", login, auth=False)["access_token"]
-
-    def call(self, method: str, path: str, body: Any = None, auth: bool = True) -> Any:
-        data = (
-            body
-            if isinstance(body, bytes)
-            else json.dumps(body).encode()
-            if body is not None
-            else None
-        )
-        headers = {"Content-Type": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.api + path, data=data, method=method, headers=headers)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"{}")
-
-    def stop(self, sig: signal.Signals) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=60)
-
-
-@pytest.fixture
-def server(trainplat_bin: Path, tmp_path: Path) -> Iterator[Server]:
-    server = Server(trainplat_bin, tmp_path / "data")
-    yield server
-    server.stop(signal.SIGTERM)
 
 
 def _run_state(server: Server, run_id: str) -> dict[str, Any]:
