@@ -16,6 +16,7 @@ public struct Scheduler: Service {
     let owner: String
     let logger: Logger
     let specs = SpecCache()
+    let queries: SchedulerQueries
     var tickInterval: Duration = .milliseconds(200)
 
     init(
@@ -27,6 +28,7 @@ public struct Scheduler: Service {
         let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
         let transitions = TaskTransitions(database: database, metrics: metrics)
         self.database = database
+        self.queries = SchedulerQueries(database: database)
         self.config = config
         self.transitions = transitions
         self.owner = owner
@@ -66,28 +68,27 @@ public struct Scheduler: Service {
     /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
     /// passed back to ready, and finishes runs whose tasks are all done.
     func advanceRuns() async throws {
-        let runs = try await PipelineRun.query(on: database).filter(\.$status ~~ [.queued, .running]).all()
-        for run in runs {
-            let runID = try run.requireID()
-            if run.status == .queued { try await transitions.moveRun(runID, to: .running, from: [.queued]) }
-            let tasks = try await TaskRun.query(on: database).filter(\.$run.$id == runID).all()
-            let spec = try await specs.spec(versionID: run.$version.id, on: database)
-            let states = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.status) })
-            let ids = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.id.map { (task.name, $0) } })
+        for run in try await queries.activeRuns() {
+            if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
+            let tasks = try await queries.tasks(ofRun: run.id)
+            let spec = try await specs.spec(versionID: run.versionID, on: database)
+            let states = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.state.map { (task.name, $0) } })
+            let ids = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.id) })
+            var moved = false
             for decision in RunPlanner(spec: spec).decisions(states: states) {
                 guard let id = ids[decision.task] else { continue }
                 let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
-                try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)
+                moved = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason) || moved
             }
-            for task in tasks where task.status == .retrying && (task.notBefore ?? .distantPast) <= Date() {
-                try await transitions.move(try task.requireID(), to: .ready, from: [.retrying])
+            for task in tasks where task.state == .retrying && (task.notBefore ?? .distantPast) <= Date() {
+                moved = try await transitions.move(task.id, to: .ready, from: [.retrying]) || moved
             }
-            try await finishIfDone(runID: runID)
+            // States read this tick are final unless something moved; then the next tick looks.
+            if !moved { try await finishIfDone(runID: run.id, states: Array(states.values)) }
         }
     }
 
-    private func finishIfDone(runID: UUID) async throws {
-        let states = try await TaskRun.query(on: database).filter(\.$run.$id == runID).all(\.$status)
+    private func finishIfDone(runID: UUID, states: [TaskState]) async throws {
         guard let outcome = RunPlanner.outcome(states: states) else { return }
         let reason = outcome == .failed ? "one or more tasks failed" : nil
         if try await transitions.moveRun(runID, to: outcome, from: [.running], reason: reason) {
@@ -97,45 +98,28 @@ public struct Scheduler: Service {
 
     /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
     private func claimReadyTasks() async throws -> [UUID] {
-        let running = try await TaskRun.query(on: database).filter(\.$status == .running)
-            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id).all()
         // A task is `running` in the database for as long as its process lives, so this
         // count covers every scheduler sharing the database.
+        let running = try await queries.tasks(in: .running, limit: Int(Int32.max))
         guard running.count < config.maxConcurrentTasks else { return [] }
         // The oldest ready tasks are enough to choose from; a huge backlog is not read whole.
-        let ready = try await TaskRun.query(on: database).filter(\.$status == .ready)
-            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id)
-            .sort(\.$createdAt).limit(1000).all()
         var candidates: [FairShare.Candidate] = []
-        for task in ready {
-            let run = try task.joined(PipelineRun.self)
-            let spec = try await specs.spec(versionID: run.$version.id, on: database)
+        for task in try await queries.tasks(in: .ready, limit: 1000) {
+            let spec = try await specs.spec(versionID: task.versionID, on: database)
             candidates.append(FairShare.Candidate(
-                id: try task.requireID().uuidString, user: run.$triggeredBy.id.uuidString, pipeline: run.$pipeline.id.uuidString,
-                pipelineLimit: spec.concurrency, readySince: (task.createdAt ?? Date()).timeIntervalSince1970))
+                id: task.id.uuidString, user: task.user.uuidString, pipeline: task.pipeline.uuidString, pipelineLimit: spec.concurrency,
+                readySince: (task.createdAt ?? Date()).timeIntervalSince1970))
         }
-        let occupants = try running.map { task in
-            let run = try task.joined(PipelineRun.self)
-            return FairShare.Occupant(user: run.$triggeredBy.id.uuidString, pipeline: run.$pipeline.id.uuidString)
-        }
+        guard !candidates.isEmpty else { return [] }
+        let occupants = running.map { FairShare.Occupant(user: $0.user.uuidString, pipeline: $0.pipeline.uuidString) }
         let picked = FairShare.pick(
-            ready: candidates, running: occupants, served: try await servedPerUser(), globalLimit: config.maxConcurrentTasks,
+            ready: candidates, running: occupants, served: try await queries.startedPerUser(), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)
         var claimed: [UUID] = []
         for id in picked.compactMap(UUID.init(uuidString:)) where try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) {
             claimed.append(id)
         }
         return claimed
-    }
-
-    /// Per user: tasks of their active runs that have started (what `FairShare` balances).
-    private func servedPerUser() async throws -> [String: Int] {
-        let started = try await TaskRun.query(on: database).filter(\.$attemptCount > 0)
-            .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id)
-            .filter(PipelineRun.self, \.$status ~~ [.queued, .running]).all()
-        return try started.reduce(into: [:]) { counts, task in
-            counts[try task.joined(PipelineRun.self).$triggeredBy.id.uuidString, default: 0] += 1
-        }
     }
 
     /// A running task whose lease expired belongs to a scheduler that died: stop what is left

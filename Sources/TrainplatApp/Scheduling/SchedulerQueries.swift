@@ -1,0 +1,85 @@
+import FluentKit
+import Foundation
+import SQLKit
+import TrainplatCore
+
+/// The few columns each scheduler tick needs, read as plain rows. Whole `TaskRun` models
+/// carry outputs and metrics JSON; decoding those for every task of every active run five
+/// times a second was the loop's main cost on runs with thousands of tasks.
+struct SchedulerQueries: Sendable {
+    let database: any Database
+
+    private var sql: any SQLDatabase {
+        // Both supported drivers (SQLite, PostgreSQL) are SQL databases.
+        guard let sql = database as? any SQLDatabase else { preconditionFailure("metadata database must be SQL") }
+        return sql
+    }
+
+    struct ActiveRun: Decodable, Sendable {
+        let id: UUID
+        let status: String
+        let versionID: UUID
+        enum CodingKeys: String, CodingKey { case id, status, versionID = "pipeline_version_id" }
+    }
+
+    struct TaskRow: Decodable, Sendable {
+        let id: UUID
+        let name: String
+        let status: String
+        let notBefore: Date?
+        enum CodingKeys: String, CodingKey { case id, name, status, notBefore = "not_before" }
+
+        var state: TaskState? { TaskState(rawValue: status) }
+    }
+
+    /// Who a running or ready task belongs to, as fair sharing needs it.
+    struct TaskOwner: Decodable, Sendable {
+        let id: UUID
+        let createdAt: Date?
+        let user: UUID
+        let pipeline: UUID
+        let versionID: UUID
+        enum CodingKeys: String, CodingKey {
+            case id, createdAt = "created_at", user = "triggered_by", pipeline = "pipeline_id", versionID = "pipeline_version_id"
+        }
+    }
+
+    func activeRuns() async throws -> [ActiveRun] {
+        try await sql.select().columns("id", "status", "pipeline_version_id").from(PipelineRun.schema)
+            .where("status", .in, [RunState.queued.rawValue, RunState.running.rawValue])
+            .all(decoding: ActiveRun.self)
+    }
+
+    func tasks(ofRun runID: UUID) async throws -> [TaskRow] {
+        try await sql.select().columns("id", "name", "status", "not_before").from(TaskRun.schema)
+            .where("run_id", .equal, runID).all(decoding: TaskRow.self)
+    }
+
+    /// Tasks in `state`, oldest first, with their run's owner, pipeline and version.
+    func tasks(in state: TaskState, limit: Int) async throws -> [TaskOwner] {
+        try await sql.select()
+            .column(SQLColumn("id", table: TaskRun.schema)).column(SQLColumn("created_at", table: TaskRun.schema))
+            .column(SQLColumn("triggered_by", table: PipelineRun.schema)).column(SQLColumn("pipeline_id", table: PipelineRun.schema))
+            .column(SQLColumn("pipeline_version_id", table: PipelineRun.schema))
+            .from(TaskRun.schema)
+            .join(PipelineRun.schema, on: SQLColumn("run_id", table: TaskRun.schema), .equal, SQLColumn("id", table: PipelineRun.schema))
+            .where(SQLColumn("status", table: TaskRun.schema), .equal, SQLBind(state.rawValue))
+            .orderBy(SQLColumn("created_at", table: TaskRun.schema)).limit(limit)
+            .all(decoding: TaskOwner.self)
+    }
+
+    /// Per user: tasks of their active runs that have started (what `FairShare` balances).
+    func startedPerUser() async throws -> [String: Int] {
+        struct Row: Decodable { let user: UUID; let started: Int }
+        let rows = try await sql.select()
+            .column(SQLColumn("triggered_by", table: PipelineRun.schema), as: "user")
+            .column(SQLFunction("COUNT", args: SQLLiteral.all), as: "started")
+            .from(TaskRun.schema)
+            .join(PipelineRun.schema, on: SQLColumn("run_id", table: TaskRun.schema), .equal, SQLColumn("id", table: PipelineRun.schema))
+            .where(SQLColumn("attempt_count", table: TaskRun.schema), .greaterThan, SQLBind(0))
+            .where(SQLColumn("status", table: PipelineRun.schema), .in, SQLBind.group([RunState.queued.rawValue, RunState.running.rawValue]))
+            .groupBy(SQLColumn("triggered_by", table: PipelineRun.schema))
+            .all(decoding: Row.self)
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.user.uuidString, $0.started) })
+    }
+}
