@@ -19,7 +19,8 @@ struct StorageMonitor: Service {
             } catch {
                 logger.warning("storage usage scan failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            // A plain sleep would hold shutdown for up to a whole interval.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 
