@@ -68,7 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
 struct PipelineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pipeline", abstract: "Validate specs offline; submit and list pipelines through the API.",
-        subcommands: [Validate.self, Submit.self, List.self])
+        subcommands: [Validate.self, Submit.self, List.self, Diff.self])
 
     struct Validate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Validate a pipeline spec file offline (no server needed).")

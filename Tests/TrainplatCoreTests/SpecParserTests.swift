@@ -122,3 +122,38 @@ struct SpecParserTests {
         #expect(fromYAML.contentHash() != (try SpecParser.parse(yaml.replacingOccurrences(of: "hi", with: "ho"), knownPrograms: [])).contentHash())
     }
 }
+
+@Suite("Pipeline version diff")
+struct SpecDiffTests {
+    private func spec(_ text: String) throws -> PipelineSpec {
+        try SpecParser.parse(text, knownPrograms: ["learning.train"])
+    }
+
+    @Test func test_changes_nameAddedRemovedAndChangedFields_ignoringFormatting() throws {
+        // setup
+        let old = try spec("""
+            name: p
+            tasks:
+              prep: {command: [echo, a]}
+              train: {uses: learning.train, needs: [prep], with: {epochs: 3, lr: 0.1}}
+            """)
+        let new = try spec("""
+            name: p
+            tasks:
+              train:
+                uses: learning.train
+                with: {lr: 0.1, epochs: 5}
+                retries: 2
+              report: {command: [echo, b]}
+            """)
+        // act
+        let changes = try spec("name: p\ntasks:\n  prep: {command: [echo, a]}\n  train: {uses: learning.train, needs: [prep], with: {lr: 0.1, epochs: 3}}\n")
+            .changes(to: old)
+        let diff = old.changes(to: new)
+        // check
+        #expect(changes.isEmpty, "formatting and key order are not changes")
+        #expect(diff.map(\.path) == ["tasks.prep", "tasks.report", "tasks.train.needs", "tasks.train.retries.backoff", "tasks.train.retries.count", "tasks.train.with.epochs"])
+        #expect(diff.map(\.kind) == [.removed, .added, .changed, .added, .changed, .changed])
+        #expect(diff.last?.old == .int(3) && diff.last?.new == .int(5))
+    }
+}

@@ -54,3 +54,11 @@ struct SpecValidationDTO: Encodable, Sendable {
     var tasks: Int
     var specHash: String
 }
+
+struct SpecDiffDTO: Encodable, Sendable {
+    var from: Int
+    var to: Int
+    var fromHash: String
+    var toHash: String
+    var changes: [SpecChange]
+}

@@ -14,6 +14,7 @@ struct PipelineController {
         group.post("validate", use: validate)
         group.get(use: list)
         group.get(":id", use: get)
+        group.get(":id/diff", use: diff)
         group.post(":id/runs", use: startRun)
         projects.post(":project/pipelines", use: create)
     }
@@ -63,6 +64,28 @@ struct PipelineController {
         let page = try await access.readable(
             Pipeline.query(on: database).sort(\.$name), for: identity, project: \.$project.$id, page: try PageRequest(request))
         return JSONResponse(page.map(PipelineDTO.init))
+    }
+
+    /// `?from=N&to=M` (default: the newest version against the one before it).
+    @Sendable func diff(request: Request, context: AppRequestContext) async throws -> JSONResponse<SpecDiffDTO> {
+        let pipeline = try await findPipeline(context, identity: try context.requireIdentity(), action: .read)
+        let versions = try await PipelineVersion.query(on: database).filter(\.$pipeline.$id == (try pipeline.requireID())).sort(\.$number).all()
+        let query = request.uri.queryParameters
+        let to = try versionNumber(query.get("to"), name: "to") ?? (versions.last?.number ?? 0)
+        let from = try versionNumber(query.get("from"), name: "from") ?? (to - 1)
+        guard let old = versions.first(where: { $0.number == from }) else { throw NotFound(resource: "pipeline version", id: String(from)) }
+        guard let new = versions.first(where: { $0.number == to }) else { throw NotFound(resource: "pipeline version", id: String(to)) }
+        let changes = try SpecParser.parse(old.spec, knownPrograms: TaskPrograms.builtIn)
+            .changes(to: try SpecParser.parse(new.spec, knownPrograms: TaskPrograms.builtIn))
+        return JSONResponse(SpecDiffDTO(from: from, to: to, fromHash: old.specHash, toHash: new.specHash, changes: changes))
+    }
+
+    private func versionNumber(_ text: String?, name: String) throws -> Int? {
+        guard let text else { return nil }
+        guard let number = Int(text), number >= 1 else {
+            throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be a version number (1, 2, ...), got '\(text)'")
+        }
+        return number
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<PipelineDetailDTO> {

@@ -55,6 +55,23 @@ extension PipelineCommand {
     }
 }
 
+extension PipelineCommand {
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "What changed between two versions of a pipeline (default: the newest against the one before).")
+        @OptionGroup var api: APIOptions
+        @Option(help: "The older version number.") var from: Int?
+        @Option(help: "The newer version number.") var to: Int?
+        @Argument(help: "Pipeline id.") var pipeline: String
+
+        func run() async throws {
+            let query = [from.map { "from=\($0)" }, to.map { "to=\($0)" }].compactMap { $0 }.joined(separator: "&")
+            try await runClient {
+                printJSON(try await api.client().json("GET", "/api/v1/pipelines/\(pipeline)/diff" + (query.isEmpty ? "" : "?\(query)")))
+            }
+        }
+    }
+}
+
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Start, inspect, cancel and retry runs through the API.",

@@ -86,4 +86,34 @@ struct APITests {
             }
         }
     }
+
+    @Test func test_diff_betweenVersions_listsFieldChanges_badVersionsAre400Or404() async throws {
+        try await TestApp.with { app in
+            // setup: two versions of one pipeline
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .member)])
+            let service = PipelineService(database: app.database)
+            let first = try await service.register(
+                specText: "name: p\ntasks:\n  a: {command: [echo, one]}\n", projectID: try project.requireID(), userID: try member.requireID())
+            _ = try await service.register(
+                specText: "name: p\ntasks:\n  a: {command: [echo, two]}\n  b: {command: [echo]}\n", projectID: try project.requireID(),
+                userID: try member.requireID())
+            let base = "/api/v1/pipelines/\(try first.pipeline.requireID())/diff"
+            let headers = try app.headers(for: member)
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                let diff = try await client.execute(uri: base, method: .get, headers: headers)
+                let missing = try await client.execute(uri: base + "?from=9", method: .get, headers: headers)
+                let bad = try await client.execute(uri: base + "?to=latest", method: .get, headers: headers)
+                // check
+                let body = try json(diff.body)
+                #expect(body["from"] == .int(1) && body["to"] == .int(2))
+                let changes = body["changes"]?.arrayValue?.compactMap(\.objectValue) ?? []
+                #expect(changes.map { $0["path"]?.stringValue } == ["tasks.a.command", "tasks.b"])
+                #expect(changes.map { $0["kind"]?.stringValue } == ["changed", "added"])
+                #expect(missing.status == .notFound)
+                #expect(bad.status == .badRequest && String(buffer: bad.body).contains("'to'"))
+            }
+        }
+    }
 }
