@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import HTTPTypes
 import Hummingbird
 import TrainplatCore
 
@@ -68,14 +69,38 @@ struct RunController {
         return JSONResponse(attempts.map(TaskAttemptDTO.init))
     }
 
-    /// The latest attempt's log (its last 256 KiB).
+    /// An attempt's log (`?attempt=N`, default the latest): its last 256 KiB; with
+    /// `?offset=N` the bytes from N on (at most 256 KiB); with `?follow=true` a stream from
+    /// there that ends when the attempt does. `X-Log-Next-Offset` says where to continue,
+    /// `X-Attempt-Finished` whether more can come.
     @Sendable func log(request: Request, context: AppRequestContext) async throws -> Response {
         let task = try await findTask(context)
-        guard let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == task.requireID())
-            .sort(\.$number, .descending).first()
-        else { throw NotFound(resource: "log of task", id: task.name) }
-        let text = TaskContract.logTail(path: attempt.logPath, lines: Int.max, maxBytes: Self.maxLogBytes)
-        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        let query = request.uri.queryParameters
+        let attempts = TaskAttempt.query(on: database).filter(\.$task.$id == (try task.requireID()))
+        if let number = try Self.queryInteger(query.get("attempt"), name: "attempt") { attempts.filter(\.$number == number) }
+        guard let attempt = try await attempts.sort(\.$number, .descending).first() else {
+            throw NotFound(resource: "log of task", id: task.name)
+        }
+        let size = TaskLog.size(path: attempt.logPath)
+        let offset = try Self.queryInteger(query.get("offset"), name: "offset") ?? max(0, size - Self.maxLogBytes)
+        var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
+        if query.get("follow") == "true" {
+            return Response(
+                status: .ok, headers: headers,
+                body: TaskLog.follow(attemptID: try attempt.requireID(), path: attempt.logPath, from: offset, database: database))
+        }
+        let chunk = TaskLog.read(path: attempt.logPath, from: offset, maxBytes: Self.maxLogBytes)
+        headers[.logNextOffset] = String(chunk.next)
+        headers[.attemptFinished] = String(attempt.status != .running)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: chunk.data)))
+    }
+
+    private static func queryInteger(_ text: String?, name: String) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be a whole number >= 0, got '\(text)'")
+        }
+        return value
     }
 
     private func findRun(_ context: AppRequestContext) async throws -> PipelineRun {
@@ -97,4 +122,10 @@ struct RunController {
         else { throw NotFound(resource: "task", id: name) }
         return task
     }
+}
+
+extension HTTPField.Name {
+    // Literal, valid header names: the initializer cannot fail for them.
+    static let logNextOffset = HTTPField.Name("X-Log-Next-Offset")!
+    static let attemptFinished = HTTPField.Name("X-Attempt-Finished")!
 }

@@ -37,7 +37,16 @@ struct APIClient {
     }
 
     func request(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Data {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path))
+        try await send(method, path, body: body, contentType: contentType).data
+    }
+
+    /// The body and the response's headers. `path` may carry a query string.
+    func send(
+        _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json"
+    ) async throws -> (data: Data, response: HTTPURLResponse?) {
+        let base = baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
+        guard let url = URL(string: base + path) else { throw Failure(description: "'\(path)' does not make a URL with \(base)") }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.httpBody = body
         request.setValue(contentType, forHTTPHeaderField: "Content-Type")
@@ -55,7 +64,7 @@ struct APIClient {
             let detail = problem?["detail"] as? String ?? String(decoding: data, as: UTF8.self)
             throw Failure(description: "\(method) \(path) failed (\(status)): \(detail)")
         }
-        return data
+        return (data, response as? HTTPURLResponse)
     }
 
     func json(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {

@@ -137,14 +137,30 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     struct Log: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The latest attempt's log of a task (last 256 KiB).")
+        static let configuration = CommandConfiguration(abstract: "The latest attempt's log of a task (last 256 KiB); --follow prints it as it grows.")
         @OptionGroup var api: APIOptions
+        @Flag(help: "Keep printing new lines until the attempt ends (like tail -f).") var follow = false
         @Argument(help: "Run id.") var run: String
         @Argument(help: "Task name.") var task: String
 
         func run() async throws {
             try await runClient {
-                print(String(decoding: try await api.client().request("GET", "/api/v1/runs/\(run)/tasks/\(task)/log"), as: UTF8.self), terminator: "")
+                let path = "/api/v1/runs/\(run)/tasks/\(task)/log"
+                guard follow else {
+                    print(String(decoding: try await api.client().request("GET", path), as: UTF8.self), terminator: "")
+                    return
+                }
+                // The server streams with ?follow=true; polling by offset works through any proxy.
+                var offset = 0
+                var finished = false
+                while true {
+                    let (data, response) = try await api.client().send("GET", "\(path)?offset=\(offset)")
+                    FileHandle.standardOutput.write(data)
+                    offset = Int(response?.value(forHTTPHeaderField: "X-Log-Next-Offset") ?? "") ?? offset + data.count
+                    if finished { return }
+                    finished = response?.value(forHTTPHeaderField: "X-Attempt-Finished") == "true"
+                    if !finished { try await Task.sleep(for: .seconds(1)) }
+                }
             }
         }
     }

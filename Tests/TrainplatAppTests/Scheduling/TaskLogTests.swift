@@ -1,0 +1,49 @@
+import FluentKit
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import TrainplatApp
+import TrainplatCore
+
+@Suite("Task logs: offsets and following")
+struct TaskLogTests {
+    @Test func test_follow_streamsTheLogAsItGrows_untilTheAttemptEnds_andOffsetsContinueIt() async throws {
+        try await TestApp.with { app in
+            // setup: a task that logs three lines over about a second
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .member)])
+            let spec = #"""
+                name: chatty
+                tasks:
+                  talk: {command: [sh, -c, "for i in 1 2 3; do echo line$i; sleep 0.4; done; echo '{}' > outputs.json"]}
+                """#
+            let version = try await PipelineService(database: app.database)
+                .register(specText: spec, projectID: try project.requireID(), userID: try member.requireID()).version
+            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: try member.requireID())
+            let runID = try run.requireID()
+            let scheduler = Task { try await app.drive(until: { try await PipelineRun.find(runID, on: app.database)?.status.isTerminal == true }, timeout: .seconds(30)) }
+            // wait for the attempt (the background scheduler starts it)
+            for _ in 0..<100 where try await TaskAttempt.query(on: app.database).count() == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            let headers = try app.headers(for: member)
+            let uri = "/api/v1/runs/\(runID)/tasks/talk/log"
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act: follow while it runs (the request ends when the attempt does)
+                let followed = try await client.execute(uri: uri + "?follow=true", method: .get, headers: headers)
+                let whole = try await client.execute(uri: uri + "?offset=0", method: .get, headers: headers)
+                let next = Int(whole.headers[.logNextOffset] ?? "") ?? -1
+                let rest = try await client.execute(uri: uri + "?offset=\(next)", method: .get, headers: headers)
+                let bad = try await client.execute(uri: uri + "?offset=-3", method: .get, headers: headers)
+                // check
+                #expect(String(buffer: followed.body) == "line1\nline2\nline3\n")
+                #expect(String(buffer: whole.body) == "line1\nline2\nline3\n")
+                #expect(next == 18)
+                #expect(whole.headers[.attemptFinished] == "true")
+                #expect(rest.body.readableBytes == 0)
+                #expect(bad.status == .badRequest)
+            }
+            try await scheduler.value
+        }
+    }
+}
