@@ -3,6 +3,7 @@ import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
 import Logging
+import SQLKit
 import NIOCore
 import NIOPosix
 
@@ -12,10 +13,14 @@ import NIOPosix
 public struct MetadataDatabase: Sendable {
     public let databases: Databases
     let logger: Logger
+    let isSQLiteFile: Bool
 
     public init(config: AppConfig, logger: Logger) throws {
         self.logger = logger
         databases = Databases(threadPool: .singleton, on: MultiThreadedEventLoopGroup.singleton)
+        let isPostgres = if case .postgres = config.database { true } else { false }
+        sqliteLoop = isPostgres ? nil : MultiThreadedEventLoopGroup.singleton.next()
+        isSQLiteFile = if case .sqliteFile = config.database { true } else { false }
         switch config.database {
         case .sqliteMemory:
             databases.use(.sqlite(.memory), as: .sqlite)
@@ -32,15 +37,29 @@ public struct MetadataDatabase: Sendable {
         }
     }
 
+    /// SQLite allows one writer at a time, and Fluent keeps one connection per event loop: with
+    /// several loops, two connections raced for the write lock and one failed at once with
+    /// "database is locked". SQLite work therefore goes through one loop's connection.
+    private let sqliteLoop: (any EventLoop)?
+
     public var database: any Database {
         // `use(_:as:)` above made a default; a nil here would be a programming error.
-        guard let database = databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()) else {
+        guard let database = databases.database(logger: logger, on: sqliteLoop ?? MultiThreadedEventLoopGroup.singleton.any()) else {
             preconditionFailure("no default database configured")
         }
         return database
     }
 
+    /// For a SQLite file: write-ahead logging (readers do not block the writer) and a busy
+    /// timeout for the rare other process (a CLI) holding the lock.
+    func tuneSQLite() async throws {
+        guard isSQLiteFile, let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("PRAGMA journal_mode = WAL").run()
+        try await sql.raw("PRAGMA busy_timeout = 5000").run()
+    }
+
     public func migrate() async throws {
+        try await tuneSQLite()
         let migrations = Migrations()
         migrations.add(MigrationList.all)
         let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())

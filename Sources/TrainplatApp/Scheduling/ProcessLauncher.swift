@@ -80,6 +80,15 @@ enum ProcessLauncher {
         kill(-pid, signal)
     }
 
+    /// Whether `pid` is still the leader a task was started as: its environment names the
+    /// task. Process ids are reused (32,768 of them by default), so a pid stored by a dead
+    /// server may belong to a stranger by now; unreadable means no.
+    static func isTaskProcess(_ pid: pid_t, taskID: UUID) -> Bool {
+        guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+        let marker = Data("TRAINPLAT_TASK_ID=\(taskID.uuidString.lowercased())".utf8)
+        return environment.split(separator: 0).contains { Data($0) == marker }
+    }
+
     /// True while `pid` runs. A zombie (exited, not yet reaped by its new parent) counts as
     /// gone: its resources are freed and it cannot do anything more.
     static func isAlive(_ pid: pid_t) -> Bool {

@@ -15,8 +15,10 @@ public struct Scheduler: Service {
     let runner: TaskRunner
     let owner: String
     let logger: Logger
-    let specs = SpecCache()
+    let specs: SpecCache
     let queries: SchedulerQueries
+    /// A finished attempt frees a slot; the loop looks again at once rather than at its tick.
+    let wakeup = Wakeup()
     var tickInterval: Duration = .milliseconds(200)
 
     init(
@@ -27,6 +29,8 @@ public struct Scheduler: Service {
         // process group a dead owner left behind.
         let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
         let transitions = TaskTransitions(database: database, metrics: metrics)
+        let specs = SpecCache()
+        self.specs = specs
         self.database = database
         self.queries = SchedulerQueries(database: database)
         self.config = config
@@ -35,7 +39,7 @@ public struct Scheduler: Service {
         self.logger = logger
         self.runner = TaskRunner(
             database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
-            mounts: mounts, logger: logger)
+            mounts: mounts, specs: specs, logger: logger)
     }
 
     public func run() async throws {
@@ -53,12 +57,15 @@ public struct Scheduler: Service {
                     }
                     try await advanceRuns()
                     for taskID in try await claimReadyTasks() {
-                        group.addTask { await runner.run(taskID: taskID) }
+                        group.addTask {
+                            await runner.run(taskID: taskID)
+                            wakeup.signal()
+                        }
                     }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: tickInterval)
+                await wakeup.wait(upTo: tickInterval)
             }
             // Shutting down: running attempts are stopped and requeued (see AttemptEnd.interrupted).
             group.cancelAll()
@@ -71,11 +78,11 @@ public struct Scheduler: Service {
         for run in try await queries.activeRuns() {
             if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
             let tasks = try await queries.tasks(ofRun: run.id)
-            let spec = try await specs.spec(versionID: run.versionID, on: database)
+            let planner = try await specs.planner(versionID: run.versionID, on: database)
             let states = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.state.map { (task.name, $0) } })
             let ids = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.id) })
             var moved = false
-            for decision in RunPlanner(spec: spec).decisions(states: states) {
+            for decision in planner.decisions(states: states) {
                 guard let id = ids[decision.task] else { continue }
                 let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
                 moved = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason) || moved
@@ -126,13 +133,17 @@ public struct Scheduler: Service {
     /// of its process tree, fail the attempt, and run the task again. The lost attempt does
     /// not count against the retry policy: the task did not fail, its server did.
     func recoverExpiredLeases() async throws {
+        // Our own leases are not lost while we live: the runner renews them, and a late
+        // renewal on a loaded machine must not make this scheduler kill its own tasks.
         let expired = try await TaskRun.query(on: database).filter(\.$status == .running)
-            .filter(\.$leaseExpiresAt < Date()).all()
+            .filter(\.$leaseExpiresAt < Date()).filter(\.$leaseOwner != owner).all()
         for task in expired {
             let taskID = try task.requireID()
             let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID)
                 .sort(\.$number, .descending).first()
-            if let pid = attempt?.pid, task.leaseOwner?.hasPrefix("scheduler@\(Self.hostName)/") == true {
+            if let pid = attempt?.pid, task.leaseOwner?.hasPrefix("scheduler@\(Self.hostName)/") == true,
+                ProcessLauncher.isTaskProcess(Int32(pid), taskID: taskID)
+            {
                 ProcessLauncher.signalGroup(Int32(pid), SIGKILL)
             }
             let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"

@@ -16,6 +16,8 @@ struct TaskRunner: Sendable {
     let auth: AuthService
     let sources: FeatureSourceResolver
     let mounts: LocalMounts
+    /// Shared with the scheduler: a run of thousands of tasks parses its spec once, not per attempt.
+    let specs: SpecCache
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -32,12 +34,13 @@ struct TaskRunner: Sendable {
     private func runAttempt(_ taskID: UUID) async throws {
         guard let task = try await TaskRun.find(taskID, on: database),
             let run = try await PipelineRun.find(task.$run.id, on: database),
-            let version = try await PipelineVersion.find(run.$version.id, on: database),
-            let pipeline = try await Pipeline.find(run.$pipeline.id, on: database)
+            // Only the name: a pipeline row mirrors its newest spec, which a wide run makes
+            // large, and decoding it for every attempt made a run's cost grow with its square.
+            let pipeline = try await Pipeline.query(on: database).filter(\.$id == run.$pipeline.id).field(\.$id).field(\.$name).first()
         else { throw TaskContract.ContractError(description: "task \(taskID) or its run vanished") }
-        let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
+        let spec = try await specs.spec(versionID: run.$version.id, on: database)
         guard let taskSpec = spec.task(named: task.name) else {
-            throw TaskContract.ContractError(description: "task '\(task.name)' is not in pipeline version \(version.number)")
+            throw TaskContract.ContractError(description: "task '\(task.name)' is not in pipeline version \(run.$version.id)")
         }
         let runID = try run.requireID()
         let attempt = try await openAttempt(taskID: taskID, directoryPrefix: "\(config.runsDirectory)/\(runID.uuidString.lowercased())/\(task.name)")
@@ -49,7 +52,9 @@ struct TaskRunner: Sendable {
         let end: AttemptEnd
         var prepared = LocalMounts.Prepared()
         do {
-            let source = try await sources.resolve(try await renderArguments(taskSpec, run: run), uses: taskSpec.uses, projectID: run.$project.id)
+            let context = try await templateContext(run: run, dag: try await specs.planner(versionID: run.$version.id, on: database).dag, task: task.name)
+            let source = try await sources.resolve(
+                try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: run.$project.id)
             try TaskContract.writeInputs(
                 directory: directory, task: task.name, uses: taskSpec.uses, runID: runID, logicalTime: run.logicalTime,
                 arguments: source.arguments)
@@ -57,7 +62,7 @@ struct TaskRunner: Sendable {
             if let uses = taskSpec.uses {
                 command = [config.pythonExecutable, "-m", "trainplat.tasks", uses]
             } else {
-                command = try await renderCommand(taskSpec, run: run)
+                command = try (taskSpec.command ?? []).map { try Template.render($0, in: context).templateText }
             }
             if taskSpec.cache, try await TaskCache(database: database, transitions: transitions).reuse(
                 task: task, attempt: attempt, key: TaskCache.key(taskSpec, command: command, arguments: source.arguments),
@@ -101,20 +106,17 @@ struct TaskRunner: Sendable {
         }
     }
 
-    private func renderArguments(_ taskSpec: TaskSpec, run: PipelineRun) async throws -> [String: JSONValue] {
-        let context = try await templateContext(run: run)
-        return try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:]
-    }
-
-    private func renderCommand(_ taskSpec: TaskSpec, run: PipelineRun) async throws -> [String] {
-        let context = try await templateContext(run: run)
-        return try (taskSpec.command ?? []).map { try Template.render($0, in: context).templateText }
-    }
-
-    private func templateContext(run: PipelineRun) async throws -> TemplateContext {
-        let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
-            .filter(\.$status == .succeeded).all()
-        let outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
+    /// Parameters, run facts and the outputs templates may read: those of the task's
+    /// ancestors only (the validator allows no others), so a wide run does not load every
+    /// finished task's outputs for each attempt.
+    private func templateContext(run: PipelineRun, dag: DAG, task: String) async throws -> TemplateContext {
+        let ancestors = dag.ancestors(of: task)
+        var outputs: [String: [String: JSONValue]] = [:]
+        if !ancestors.isEmpty {
+            let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
+                .filter(\.$status == .succeeded).filter(\.$name ~~ Array(ancestors)).all()
+            outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
+        }
         return TemplateContext(
             params: run.params, taskOutputs: outputs, runID: try run.requireID().uuidString.lowercased(),
             logicalTime: run.logicalTime)

@@ -89,4 +89,19 @@ struct TransitionTests {
             #expect(try await app.attempts(of: task).map(\.status) == [.failed, .succeeded])
         }
     }
+
+    @Test func test_recovery_recognisesATaskProcessByItsEnvironment_notByItsPidAlone() throws {
+        // setup: a process started the way the executor starts tasks
+        let taskID = UUID()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["5"]
+        process.environment = ["TRAINPLAT_TASK_ID": taskID.uuidString.lowercased()]
+        try process.run()
+        defer { process.terminate() }
+        // act / check: a stored pid counts only while it is still that task's process
+        #expect(ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: taskID))
+        #expect(!ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: UUID()))
+        #expect(!ProcessLauncher.isTaskProcess(getpid(), taskID: taskID))
+    }
 }
