@@ -27,6 +27,11 @@ struct ProjectAccess: Sendable {
     func require(_ identity: Identity, _ action: Action, _ resource: ResourceKind, in projectID: UUID, id: String) async throws {
         let caller = try await caller(identity, in: projectID)
         guard PermissionPolicy.allows(caller, .read, resource) else { throw NotFound(resource: resource.rawValue, id: id) }
+        // Members' projects exist; an admin may name any id, and a missing project must be a
+        // 404 here rather than a foreign-key failure on the write that follows.
+        if caller.role == nil, try await Project.find(projectID, on: database) == nil {
+            throw NotFound(resource: "project", id: projectID.uuidString)
+        }
         guard PermissionPolicy.allows(caller, action, resource) else {
             throw Problem(status: .forbidden, title: "Forbidden", detail: "your role in this project may not \(action.rawValue) \(resource.rawValue)s")
         }

@@ -23,7 +23,10 @@ struct APIDocsController {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
         }
         router.get("docs") { [page] _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: page))
+            // Inline script and style of this one page, and a fetch of /openapi.json; nothing else.
+            let policy = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'"
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: policy], body: .init(byteBuffer: page))
         }
     }
 }

@@ -3,7 +3,8 @@ import HTTPTypes
 import Hummingbird
 
 /// Headers every response carries: no sniffing, no framing, no referrer leaks, no caching of
-/// API answers, and a strict CSP (the API serves no HTML of its own yet).
+/// API answers, and a strict CSP unless the route set its own (the /docs page needs its
+/// inline script and a fetch of /openapi.json).
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Names HTTPTypes does not predefine, parsed once.
     private let extraHeaders = [("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer")]
@@ -13,7 +14,9 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
         for (name, value) in extraHeaders { response.headers[name] = value }
-        response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        }
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
         return response
     }

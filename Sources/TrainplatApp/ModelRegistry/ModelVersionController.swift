@@ -64,9 +64,11 @@ struct ModelVersionController {
     }
 
     private func find(_ context: AppRequestContext) async throws -> ModelVersion {
+        // Who first: an anonymous caller gets 401 whether or not the version exists.
+        let identity = try context.requireIdentity()
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "model version")
         guard let version = try await ModelVersion.find(id, on: database) else { throw NotFound(resource: "model version", id: id.uuidString) }
-        try await access.require(try context.requireIdentity(), .read, .modelVersion, in: version.$project.id, id: id.uuidString)
+        try await access.require(identity, .read, .modelVersion, in: version.$project.id, id: id.uuidString)
         return version
     }
 }

@@ -104,9 +104,10 @@ struct RunController {
     }
 
     private func findRun(_ context: AppRequestContext) async throws -> PipelineRun {
+        // Who first: an anonymous caller gets 401 whether or not the run exists.
+        let identity = try context.requireIdentity()
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "run")
         guard let run = try await PipelineRun.find(id, on: database) else { throw NotFound(resource: "run", id: id.uuidString) }
-        let identity = try context.requireIdentity()
         if case .task(let runID) = identity.credential {
             guard runID == id else { throw NotFound(resource: "run", id: id.uuidString) }
             return run

@@ -98,6 +98,11 @@ struct MountController {
         guard body.maxBytes >= 0 else {
             throw Problem(status: .badRequest, title: "Bad request", detail: "field 'max_bytes' must be 0 or more, got \(body.maxBytes)")
         }
+        if let userID = body.userId,
+            try await Membership.query(on: database).filter(\.$project.$id == projectID).filter(\.$user.$id == userID).first() == nil
+        {
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field 'user_id': \(userID) is not a member of this project")
+        }
         let existing = try await StorageQuota.query(on: database).filter(\.$project.$id == projectID).filter(\.$user.$id == body.userId).first()
         let quota = existing ?? StorageQuota(projectID: projectID, userID: body.userId, maxBytes: body.maxBytes)
         quota.maxBytes = body.maxBytes

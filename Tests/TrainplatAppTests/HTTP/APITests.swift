@@ -116,4 +116,44 @@ struct APITests {
             }
         }
     }
+
+    @Test func test_unknownIds_areAnonymous401_adminWrites404_notForeignKey500s() async throws {
+        try await TestApp.with { app in
+            // setup
+            let admin = try app.headers(for: try await app.user(admin: true))
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .owner)])
+            let stranger = UUID()
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act / check: who before what
+                for uri in ["/api/v1/runs/\(stranger)", "/api/v1/runs/\(stranger)/tasks/t/log", "/api/v1/model-versions/\(stranger)"] {
+                    #expect(try await client.execute(uri: uri, method: .get).status == .unauthorized, "\(uri)")
+                }
+                let spec = ByteBuffer(string: "name: p\ntasks:\n  a: {command: [echo]}\n")
+                let pipeline = try await client.execute(uri: "/api/v1/projects/\(stranger)/pipelines", method: .post, headers: admin, body: spec)
+                #expect(pipeline.status == .notFound)
+                let key = try await client.execute(
+                    uri: "/api/v1/api-keys", method: .post, headers: admin, body: ByteBuffer(string: #"{"name": "k", "project_id": "\#(stranger)"}"#))
+                #expect(key.status == .notFound)
+                let quota = try await client.execute(
+                    uri: "/api/v1/projects/\(try project.requireID())/storage/quota", method: .put, headers: admin,
+                    body: ByteBuffer(string: #"{"user_id": "\#(stranger)", "max_bytes": 5}"#))
+                #expect(quota.status == .badRequest && String(buffer: quota.body).contains("not a member"))
+            }
+        }
+    }
+
+    @Test func test_docsPage_hasItsOwnPolicy_theAPIKeepsTheStrictOne() async throws {
+        try await TestApp.with { app in
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                let docs = try await client.execute(uri: "/docs", method: .get)
+                let spec = try await client.execute(uri: "/openapi.json", method: .get)
+                #expect(docs.status == .ok)
+                #expect(docs.headers[.contentSecurityPolicy]?.contains("script-src 'unsafe-inline'") == true)
+                #expect(docs.headers[.contentSecurityPolicy]?.contains("connect-src 'self'") == true)
+                #expect(spec.headers[.contentSecurityPolicy] == "default-src 'none'; frame-ancestors 'none'")
+                #expect(try json(spec.body)["openapi"]?.stringValue == "3.1.0")
+            }
+        }
+    }
 }

@@ -100,7 +100,13 @@ struct TransitionTests {
         try process.run()
         defer { process.terminate() }
         // act / check: a stored pid counts only while it is still that task's process
-        #expect(ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: taskID))
+        // (right after the spawn the child may not have exec'd yet: give it a moment)
+        var recognised = false
+        for _ in 0..<50 where !recognised {
+            recognised = ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: taskID)
+            if !recognised { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        #expect(recognised)
         #expect(!ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: UUID()))
         #expect(!ProcessLauncher.isTaskProcess(getpid(), taskID: taskID))
     }
