@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import Hummingbird
 import TrainplatCore
 
 /// Authorization for project resources. A caller who may not even read a resource gets a
@@ -35,6 +36,15 @@ struct ProjectAccess: Sendable {
         guard PermissionPolicy.allows(caller, action, resource) else {
             throw Problem(status: .forbidden, title: "Forbidden", detail: "your role in this project may not \(action.rawValue) \(resource.rawValue)s")
         }
+    }
+
+    /// For routes under `/projects/:project/…`: the caller, and the project from the path,
+    /// after `require` (401 without a credential, then 404 or 403).
+    func scope(_ context: AppRequestContext, _ action: Action, _ resource: ResourceKind) async throws -> (Identity, UUID) {
+        let identity = try context.requireIdentity()
+        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
+        try await require(identity, action, resource, in: projectID, id: projectID.uuidString)
+        return (identity, projectID)
     }
 
     /// The projects whose resources `identity` may list; nil means all (admins).

@@ -32,9 +32,7 @@ struct ModelAliasController {
     }
 
     private func scope(_ context: AppRequestContext, _ action: Action) async throws -> (Identity, UUID, String) {
-        let identity = try context.requireIdentity()
-        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
-        try await access.require(identity, action, .modelVersion, in: projectID, id: projectID.uuidString)
+        let (identity, projectID) = try await access.scope(context, action, .modelVersion)
         return (identity, projectID, context.parameters.get("model") ?? "")
     }
 

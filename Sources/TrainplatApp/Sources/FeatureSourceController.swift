@@ -17,15 +17,8 @@ struct FeatureSourceController {
         projects.post(":project/feature-sources/:source/test", use: test)
     }
 
-    private func scope(_ context: AppRequestContext, _ action: Action) async throws -> (Identity, UUID) {
-        let identity = try context.requireIdentity()
-        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
-        try await access.require(identity, action, .featureSource, in: projectID, id: projectID.uuidString)
-        return (identity, projectID)
-    }
-
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> JSONResponse<FeatureSourceDTO> {
-        let (identity, projectID) = try await scope(context, .create)
+        let (identity, projectID) = try await access.scope(context, .create, .featureSource)
         let body = try await RequestBody.decode(CreateFeatureSourceRequest.self, from: request)
         try body.validate()
         guard try await FeatureSource.query(on: database).filter(\.$project.$id == projectID).filter(\.$name == body.name).first() == nil else {
@@ -43,14 +36,14 @@ struct FeatureSourceController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<FeatureSourceDTO>> {
-        let (_, projectID) = try await scope(context, .read)
+        let (_, projectID) = try await access.scope(context, .read, .featureSource)
         let page = try await PageRequest(request).page(FeatureSource.query(on: database).filter(\.$project.$id == projectID).sort(\.$name))
         return JSONResponse(page.map(FeatureSourceDTO.init))
     }
 
     /// Starts a one-task run of `doris.test_connection`; its outputs carry latency and version.
     @Sendable func test(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
-        let (identity, projectID) = try await scope(context, .execute)
+        let (identity, projectID) = try await access.scope(context, .execute, .featureSource)
         let name = context.parameters.get("source") ?? ""
         guard SpecNames.isIdentifier(name),
             try await FeatureSource.query(on: database).filter(\.$project.$id == projectID).filter(\.$name == name).first() != nil

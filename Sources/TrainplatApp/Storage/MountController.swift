@@ -22,15 +22,8 @@ struct MountController {
         projects.put(":project/storage/quota", use: setQuota)
     }
 
-    private func scope(_ context: AppRequestContext, _ action: Action, _ resource: ResourceKind = .mount) async throws -> (Identity, UUID) {
-        let identity = try context.requireIdentity()
-        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
-        try await access.require(identity, action, resource, in: projectID, id: projectID.uuidString)
-        return (identity, projectID)
-    }
-
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> JSONResponse<MountDTO> {
-        let (identity, projectID) = try await scope(context, .create)
+        let (identity, projectID) = try await access.scope(context, .create, .mount)
         let body = try await RequestBody.decode(CreateMountRequest.self, from: request)
         let spec: MountSpec
         let placed: PlacedMount
@@ -56,20 +49,20 @@ struct MountController {
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<MountDTO>> {
-        let (_, projectID) = try await scope(context, .read)
+        let (_, projectID) = try await access.scope(context, .read, .mount)
         let query = StorageMount.query(on: database).filter(\.$project.$id == projectID).sort(\.$createdAt, .descending)
         return JSONResponse(try await PageRequest(request).page(query).map { MountDTO($0, placed: place($0)) })
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<MountDTO> {
-        let (_, projectID) = try await scope(context, .read)
+        let (_, projectID) = try await access.scope(context, .read, .mount)
         let saved = try await find(context, projectID: projectID)
         return JSONResponse(MountDTO(saved, placed: place(saved)))
     }
 
     /// Owners delete their own mounts; someone else's takes a maintainer (mount update).
     @Sendable func delete(request: Request, context: AppRequestContext) async throws -> Response {
-        let (identity, projectID) = try await scope(context, .delete)
+        let (identity, projectID) = try await access.scope(context, .delete, .mount)
         let saved = try await find(context, projectID: projectID)
         if saved.$owner.id != identity.userID {
             try await access.require(identity, .update, .mount, in: projectID, id: try saved.requireID().uuidString)
@@ -81,7 +74,7 @@ struct MountController {
     }
 
     @Sendable func report(request: Request, context: AppRequestContext) async throws -> JSONResponse<StorageReportDTO> {
-        let (_, projectID) = try await scope(context, .read)
+        let (_, projectID) = try await access.scope(context, .read, .mount)
         let members = try await Membership.query(on: database).filter(\.$project.$id == projectID).all(\.$user.$id)
         var users: [StorageQuotas.Standing] = []
         for userID in Set(members).sorted(by: { $0.uuidString < $1.uuidString }) {
@@ -93,7 +86,7 @@ struct MountController {
 
     /// Project owners (and admins) set the project's quota or a user's quota in it.
     @Sendable func setQuota(request: Request, context: AppRequestContext) async throws -> JSONResponse<StorageQuotas.Standing> {
-        let (identity, projectID) = try await scope(context, .update, .project)
+        let (identity, projectID) = try await access.scope(context, .update, .project)
         let body = try await RequestBody.decode(SetQuotaRequest.self, from: request)
         guard body.maxBytes >= 0 else {
             throw Problem(status: .badRequest, title: "Bad request", detail: "field 'max_bytes' must be 0 or more, got \(body.maxBytes)")

@@ -114,21 +114,14 @@ struct TieringController {
         projects.post(":project/storage/tiering", use: move)
     }
 
-    private func scope(_ context: AppRequestContext, _ action: Action, _ resource: ResourceKind) async throws -> (Identity, UUID) {
-        let identity = try context.requireIdentity()
-        let projectID = try Router<AppRequestContext>.uuid("project", in: context, resource: "project")
-        try await access.require(identity, action, resource, in: projectID, id: projectID.uuidString)
-        return (identity, projectID)
-    }
-
     @Sendable func getRules(request: Request, context: AppRequestContext) async throws -> JSONResponse<[LifecycleRule]> {
-        let (_, projectID) = try await scope(context, .read, .project)
+        let (_, projectID) = try await access.scope(context, .read, .project)
         return JSONResponse(try await service.rules(projectID: projectID))
     }
 
     /// Project owners set the rules; they replace the previous ones.
     @Sendable func setRules(request: Request, context: AppRequestContext) async throws -> JSONResponse<[LifecycleRule]> {
-        let (identity, projectID) = try await scope(context, .update, .project)
+        let (identity, projectID) = try await access.scope(context, .update, .project)
         let body = try await RequestBody.decode(LifecycleRequest.self, from: request)
         var rules: [LifecycleRule] = []
         for (index, rule) in body.rules.enumerated() {
@@ -152,13 +145,13 @@ struct TieringController {
     }
 
     @Sendable func report(request: Request, context: AppRequestContext) async throws -> JSONResponse<TieringPlan> {
-        let (_, projectID) = try await scope(context, .read, .trainingSet)
+        let (_, projectID) = try await access.scope(context, .read, .trainingSet)
         return JSONResponse(try await service.plan(projectID: projectID))
     }
 
     /// Starts the planned moves as a run; 409 when nothing is due.
     @Sendable func move(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
-        let (identity, projectID) = try await scope(context, .update, .trainingSet)
+        let (identity, projectID) = try await access.scope(context, .update, .trainingSet)
         let plan = try await service.plan(projectID: projectID)
         guard !plan.moves.isEmpty else {
             throw Problem(status: .conflict, title: "Nothing to move", detail: "no training-set version is due to move under the project's lifecycle rules")
