@@ -1,0 +1,438 @@
+"""Orchestration overhead per task: trainplat vs raw processes vs Prefect 3, side by side.
+
+    .venv/bin/python benchmarks/orchestration/run.py [--tasks 1000] [--concurrency 8]
+        [--dags chain,fanout,layers] [--repeats 1] [--no-prefect]
+
+Every task is the same no-op process, `sh -c "echo '{}' > outputs.json"` (the smallest task
+that honours the task contract: exit 0 and a valid outputs.json), in its own directory. Three
+DAGs of --tasks tasks: `chain` (each needs the previous one), `fanout` (all independent) and
+`layers` (10 layers; each task needs every task of the layer before). Each DAG runs:
+
+- trainplat: `trainplat serve` (a copy of .build/release/trainplat if present, else
+  .build/debug/trainplat; SQLite in a temporary data directory) with
+  TRAINPLAT_MAX_CONCURRENT_TASKS=--concurrency. The pipeline is registered first (not timed);
+  the time is from `POST /api/v1/pipelines/:id/runs` until `GET /api/v1/runs?limit=1`
+  (polled every 50 ms) shows the run succeeded, so it includes queueing, the scheduler's
+  200 ms ticks, claims, attempt directories, inputs.json, the process, reading outputs.json
+  and every database write.
+- raw: the same processes started by this script with subprocess.run, at most --concurrency
+  at once (a thread pool), in the same dependency order (chain: one after another; layers:
+  a barrier between layers).
+- Prefect 3 (pinned below), in its own venv under /var/tmp that this script creates on
+  first use (installing it into the project venv would downgrade fastapi and websockets
+  that Feast pulls in): a flow whose tasks each run the same subprocess, with
+  ThreadPoolTaskRunner(max_workers=--concurrency), dependencies through wait_for; local
+  (no PREFECT_API_URL, so Prefect starts its temporary server on the first flow, timed
+  separately), PREFECT_HOME in a temporary directory, analytics off.
+
+Per-task overhead = (wall - raw wall) / tasks (goal <= 5 ms); ratio = wall / raw (goal for
+the fan-out: <= 1.5); trainplat vs Prefect: the ratio of their per-task overheads (goal
+>= 10). Then spec validation of a 10,000-task layered DAG (100 layers x 100, each task needs
+two of the layer before), median of 5, through `POST /api/v1/pipelines/validate` (HTTP, auth,
+YAML parse, validation, canonical hash; no storage) and through `trainplat pipeline validate
+FILE` (the same plus process start and reading the file); goal < 100 ms.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "bench-admin-password"
+PREFECT_VERSION = "3.9.1"
+PREFECT_VENV = Path(f"/var/tmp/trainplat-bench-prefect-{PREFECT_VERSION}")
+NOOP = ["sh", "-c", "echo '{}' > outputs.json"]
+LAYERS = 10
+
+
+def binary() -> Path:
+    if os.environ.get("TRAINPLAT_BIN"):
+        return Path(os.environ["TRAINPLAT_BIN"])
+    release = ROOT / ".build/release/trainplat"
+    return release if release.is_file() else ROOT / ".build/debug/trainplat"
+
+
+def stage_binary(scratch: Path) -> Path:
+    """A copy of the binary and its resource bundles, so a rebuild of the tree during the
+    run (others build in it) does not change or break the server under test."""
+    source = binary()
+    target = scratch / "bin"
+    target.mkdir()
+    shutil.copy2(source, target / source.name)
+    for bundle in source.parent.glob("*.resources"):
+        shutil.copytree(bundle, target / bundle.name)
+    return target / source.name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`trainplat serve` on a free port with its own data directory, logged in as admin."""
+
+    def __init__(self, program: Path, data_dir: Path, concurrency: int) -> None:
+        self.port = free_port()
+        self.api = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "TRAINPLAT_DATA_DIR": str(data_dir),
+            "TRAINPLAT_PORT": str(self.port),
+            "TRAINPLAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "TRAINPLAT_LOG_LEVEL": "warning",
+            "TRAINPLAT_RATE_LIMIT_PER_SECOND": "100000",
+            # The runs outlast the default 15 min access token.
+            "TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS": "86400",
+            "TRAINPLAT_MAX_CONCURRENT_TASKS": str(concurrency),
+        }
+        env.pop("TRAINPLAT_DATABASE_URL", None)
+        data_dir.mkdir(parents=True)
+        self.log = open(data_dir.parent / "server.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [str(program), "serve"], env=env, stdout=self.log, stderr=self.log
+        )
+        self.token = ""
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if self.call("GET", "/ready")["status"] == "ready":
+                    break
+            except (OSError, ValueError):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.log.flush()
+                    tail = Path(self.log.name).read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"the server did not start:\n{tail}") from None
+                time.sleep(0.2)
+        body = {"username": "admin", "password": ADMIN_PASSWORD}
+        self.token = self.call("POST", "/api/v1/auth/login", body)["access_token"]
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(
+            self.api + path,
+            data=data.encode() if isinstance(data, str) else data,
+            method=method,
+            headers=headers,
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b"{}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def dag(shape: str, tasks: int) -> dict[str, list[str]]:
+    """Task name -> the names it needs, in a topological order."""
+    names = [f"t{index:05d}" for index in range(tasks)]
+    if shape == "chain":
+        return {name: names[index - 1 : index] for index, name in enumerate(names)}
+    if shape == "fanout":
+        return {name: [] for name in names}
+    width = max(1, tasks // LAYERS)
+    return {
+        name: names[(index // width - 1) * width : (index // width) * width]
+        if index >= width
+        else []
+        for index, name in enumerate(names)
+    }
+
+
+def layers_of(graph: dict[str, list[str]]) -> list[list[str]]:
+    """The graph as successive groups whose members only need members of earlier groups."""
+    depth: dict[str, int] = {}
+    for name, needs in graph.items():
+        depth[name] = 1 + max((depth[need] for need in needs), default=-1)
+    out: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+    for name, level in depth.items():
+        out[level].append(name)
+    return out
+
+
+def spec_yaml(name: str, graph: dict[str, list[str]]) -> str:
+    command = json.dumps(NOOP)
+    lines = [f"name: {name}", "tasks:"]
+    for task, needs in graph.items():
+        after = f", needs: [{', '.join(needs)}]" if needs else ""
+        lines.append(f"  {task}: {{command: {command}{after}}}")
+    return "\n".join(lines) + "\n"
+
+
+def run_ours(
+    server: Server, project: str, shape: str, graph: dict[str, list[str]], limit: float
+) -> float:
+    """Seconds until the run succeeded; inf when it had not finished after `limit` seconds
+    (the run is then cancelled)."""
+    spec = spec_yaml(f"bench-{shape}", graph).encode()
+    pipeline = server.call("POST", f"/api/v1/projects/{project}/pipelines", spec)
+    started = time.perf_counter()
+    run = server.call("POST", f"/api/v1/pipelines/{pipeline['pipeline']['id']}/runs", {})
+    while True:
+        latest = server.call("GET", "/api/v1/runs?limit=1")["items"][0]
+        if latest["id"] != run["id"]:
+            raise RuntimeError("another run appeared")
+        if latest["status"] in ("succeeded", "failed", "cancelled"):
+            break
+        if time.perf_counter() - started > limit:
+            server.call("POST", f"/api/v1/runs/{run['id']}/cancel", {})
+            print(f"{shape}: not finished after {limit:.0f} s; cancelled", file=sys.stderr)
+            return float("inf")
+        time.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    if latest["status"] != "succeeded":
+        detail = server.call("GET", f"/api/v1/runs/{run['id']}")
+        reasons = {t.get("reason") for t in detail["tasks"] if t["status"] == "failed"}
+        print(f"{shape}: the run ended {latest['status']} after {elapsed:.1f} s: {reasons}")
+        return float("nan")
+    return elapsed
+
+
+def run_raw(scratch: Path, graph: dict[str, list[str]], concurrency: int) -> float:
+    def one(name: str) -> None:
+        directory = scratch / name
+        directory.mkdir()
+        subprocess.run(NOOP, cwd=directory, check=True)
+        json.loads((directory / "outputs.json").read_text())
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for layer in layers_of(graph):
+            list(pool.map(one, layer))
+    return time.perf_counter() - started
+
+
+PREFECT_CHILD = r"""
+import json, subprocess, sys, time
+from pathlib import Path
+from prefect import flow, task
+from prefect.task_runners import ThreadPoolTaskRunner
+
+NOOP = ["sh", "-c", "echo '{}' > outputs.json"]
+graph, concurrency, scratch = json.loads(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+
+@task
+def noop(name: str) -> None:
+    directory = scratch / name
+    directory.mkdir()
+    subprocess.run(NOOP, cwd=directory, check=True)
+    json.loads((directory / "outputs.json").read_text())
+
+@flow(task_runner=ThreadPoolTaskRunner(max_workers=concurrency))
+def dag() -> None:
+    futures = {}
+    for name, needs in graph.items():
+        futures[name] = noop.submit(name, wait_for=[futures[n] for n in needs])
+    for future in futures.values():
+        future.result()
+
+@flow
+def warm() -> None:
+    pass
+
+started = time.perf_counter()
+warm()
+first = time.perf_counter() - started
+started = time.perf_counter()
+dag()
+print(json.dumps({"first_flow_s": first, "dag_s": time.perf_counter() - started}))
+"""
+
+
+def ensure_prefect() -> Path:
+    python = PREFECT_VENV / "bin/python"
+    probe = [str(python), "-c", "import prefect; print(prefect.__version__)"]
+    if python.exists() and subprocess.run(probe, capture_output=True, text=True).stdout.strip() == (
+        PREFECT_VERSION
+    ):
+        return python
+    print(f"creating {PREFECT_VENV} with prefect=={PREFECT_VERSION}", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(PREFECT_VENV)], check=True)
+    install = [str(python), "-m", "pip", "install", "-q", f"prefect=={PREFECT_VERSION}"]
+    subprocess.run(install, check=True)
+    return python
+
+
+def run_prefect(
+    python: Path, scratch: Path, graph: dict[str, list[str]], concurrency: int
+) -> dict[str, float]:
+    home = scratch / "prefect-home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    env.pop("PREFECT_API_URL", None)
+    script = scratch / "prefect_child.py"
+    script.write_text(PREFECT_CHILD)
+    tasks_dir = scratch / "tasks"
+    tasks_dir.mkdir()
+    command = [str(python), str(script), json.dumps(graph), str(concurrency), str(tasks_dir)]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=scratch)
+    if result.returncode != 0:
+        raise RuntimeError(f"the Prefect flow failed:\n{result.stderr[-3000:]}")
+    timings: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return timings
+
+
+def validation_times(
+    server: Server, program: Path, scratch: Path, repeats: int
+) -> dict[str, float]:
+    width, depth = 100, 100
+    names = [[f"l{layer:03d}_{i:03d}" for i in range(width)] for layer in range(depth)]
+    graph = {
+        names[layer][i]: ([names[layer - 1][i], names[layer - 1][(i + 1) % width]] if layer else [])
+        for layer in range(depth)
+        for i in range(width)
+    }
+    spec = spec_yaml("validate-10k", graph)
+    path = scratch / "spec-10k.yaml"
+    path.write_text(spec)
+    print(f"10,000-task spec: {len(spec) / 1024:.0f} KiB", file=sys.stderr)
+    api: list[float] = []
+    cli: list[float] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        answer = server.call("POST", "/api/v1/pipelines/validate", spec.encode())
+        api.append(time.perf_counter() - started)
+        if answer.get("tasks") != width * depth:
+            raise RuntimeError(f"unexpected validation answer: {str(answer)[:500]}")
+        started = time.perf_counter()
+        subprocess.run(
+            [str(program), "pipeline", "validate", str(path)], check=True, capture_output=True
+        )
+        cli.append(time.perf_counter() - started)
+    result = {"api": statistics.median(api), "cli": statistics.median(cli)}
+    print(f"validation: {result}", file=sys.stderr)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--dags", default="chain,fanout,layers")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--no-prefect", action="store_true")
+    parser.add_argument(
+        "--validation-repeats", type=int, default=5, help="0 skips the validation timing"
+    )
+    parser.add_argument("--run-timeout", type=float, default=1800, help="seconds per run")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args()
+    shapes = [shape for shape in args.dags.split(",") if shape]
+    prefect = None if args.no_prefect else ensure_prefect()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="trainplat-orch-bench-", dir="/var/tmp") as tmp:
+        scratch = Path(tmp)
+        program = stage_binary(scratch)
+        modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(program.stat().st_mtime))
+        print(f"server binary: {binary()} (built {modified}), run from a copy", file=sys.stderr)
+        print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
+        server = Server(program, scratch / "data", args.concurrency)
+        try:
+            project = server.call("POST", "/api/v1/projects", {"name": "bench"})["id"]
+            validation = (
+                validation_times(server, program, scratch, args.validation_repeats)
+                if args.validation_repeats
+                else {}
+            )
+            for index, shape in enumerate(shapes):
+                graph = dag(shape, args.tasks)
+                row: dict[str, float] = {}
+                raws, ours = [], []
+                for repeat in range(args.repeats):
+                    directory = scratch / f"raw-{index}-{repeat}"
+                    directory.mkdir()
+                    raws.append(run_raw(directory, graph, args.concurrency))
+                    name = f"{shape}-{repeat}"
+                    ours.append(run_ours(server, project, name, graph, args.run_timeout))
+                row["raw"], row["ours"] = statistics.median(raws), statistics.median(ours)
+                print(
+                    f"{shape}: raw {row['raw']:.2f} s, trainplat {row['ours']:.2f} s",
+                    file=sys.stderr,
+                )
+                if prefect is not None:
+                    runs = []
+                    for repeat in range(args.repeats):
+                        directory = scratch / f"prefect-{index}-{repeat}"
+                        directory.mkdir()
+                        runs.append(run_prefect(prefect, directory, graph, args.concurrency))
+                    row["prefect"] = statistics.median(r["dag_s"] for r in runs)
+                    row["prefect_first_flow"] = statistics.median(r["first_flow_s"] for r in runs)
+                    print(f"{shape}: Prefect {row['prefect']:.2f} s", file=sys.stderr)
+                results[shape] = row
+        finally:
+            server.stop()
+            print(f"load average at end: {os.getloadavg()}", file=sys.stderr)
+    if args.json:
+        args.json.write_text(json.dumps({"dags": results, "validation": validation}, indent=2))
+
+    build = "release" if "release" in str(binary()) else "debug"
+    n = args.tasks
+    print(
+        f"\n{n} no-op tasks per DAG, concurrency {args.concurrency}, median of {args.repeats} "
+        f"(trainplat {build} build, SQLite; 2 shared cores)"
+    )
+    print(
+        f"{'dag':<7} {'raw s':>7} {'ours s':>8} {'ours/raw':>9} {'ours ms/task':>13} "
+        f"{'Prefect s':>10} {'Prefect ms/task':>16} {'Prefect/ours':>13}"
+    )
+    for shape, row in results.items():
+        ours_overhead = (row["ours"] - row["raw"]) / n * 1000
+        line = (
+            f"{shape:<7} {row['raw']:>7.2f} {row['ours']:>8.2f} {row['ours'] / row['raw']:>9.2f} "
+            f"{ours_overhead:>13.2f}"
+        )
+        if "prefect" in row:
+            prefect_overhead = (row["prefect"] - row["raw"]) / n * 1000
+            line += (
+                f" {row['prefect']:>10.2f} {prefect_overhead:>16.2f} "
+                f"{prefect_overhead / ours_overhead if ours_overhead > 0 else float('nan'):>13.2f}"
+            )
+        print(line)
+    if any("prefect_first_flow" in row for row in results.values()):
+        first = statistics.median(
+            row["prefect_first_flow"] for row in results.values() if "prefect_first_flow" in row
+        )
+        print(f"Prefect's first (empty) flow, starting its temporary server: {first:.1f} s")
+    print("goals: ours <= 5 ms/task; fan-out ours/raw <= 1.5; Prefect/ours per-task overhead >= 10")
+    if validation:
+        print(
+            f"\nvalidation of a 10,000-task layered spec, median of {args.validation_repeats}: "
+            f"API {validation['api'] * 1000:.0f} ms, CLI {validation['cli'] * 1000:.0f} ms "
+            "(goal < 100 ms)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
