@@ -98,6 +98,7 @@ public struct TrainplatApp: Sendable {
         FeatureSourceController(database: database, access: access, audit: audit, secrets: secrets).addRoutes(to: projects)
         MountController(database: database, access: access, audit: audit, secrets: secrets, storage: config.storage, quotas: quotas)
             .addRoutes(to: projects)
+        CurrentVersionController(database: database, access: access, audit: audit).addRoutes(to: projects)
         TieringController(database: database, access: access, audit: audit, service: TieringService(database: database, config: config))
             .addRoutes(to: projects)
         AuditController(database: database).addRoutes(to: api.group("audit-events"))

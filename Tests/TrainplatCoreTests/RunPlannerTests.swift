@@ -165,3 +165,41 @@ struct CronScheduleTests {
         #expect(schedule.next(after: date(after)) == date(expected))
     }
 }
+
+@Suite("Best training-set version")
+struct TrainingSetSelectionTests {
+    private func candidate(_ id: String, score: Double?, end: Double, created: Double = 0, checks: [String: Bool] = [:], minority: Double? = 0.4) -> TrainingSetSelection.Candidate {
+        TrainingSetSelection.Candidate(
+            id: id, score: score, timeStart: Date(timeIntervalSince1970: end - 100), timeEnd: Date(timeIntervalSince1970: end),
+            createdAt: Date(timeIntervalSince1970: created), checks: checks, minorityShare: minority)
+    }
+
+    @Test func test_best_ranksEligibleByScoreThenRecency_andSaysWhyOthersLost() {
+        // setup
+        let candidates = [
+            candidate("low", score: 0.6, end: 500),
+            candidate("good-old", score: 0.9, end: 300, checks: ["label_balance": true]),
+            candidate("good-new", score: 0.9, end: 400, checks: ["label_balance": true]),
+            candidate("unbalanced", score: 0.95, end: 450, checks: ["label_balance": false], minority: 0.02),
+            candidate("outside", score: 0.99, end: 2000, checks: ["label_balance": true]),
+        ]
+        let criteria = TrainingSetSelection.Criteria(minScore: 0.8, to: Date(timeIntervalSince1970: 1000), requiredChecks: ["label_balance"], minMinorityShare: 0.1)
+        // act
+        let choice = TrainingSetSelection.best(candidates, criteria: criteria)
+        // check
+        #expect(choice.winner?.id == "good-new")
+        #expect(choice.reason.contains("highest quality score (0.90) of 2 eligible versions"))
+        #expect(choice.reason.contains("more recent data"))
+        let reasons = Dictionary(uniqueKeysWithValues: choice.rejected.map { ($0.id, $0.reasons) })
+        #expect(reasons["low"]?.first?.contains("below 0.8") == true)
+        #expect(reasons["unbalanced"] == ["check label_balance failed", "minority label share 0.020 is below 0.1"])
+        #expect(reasons["outside"] == ["its data ends after the window"])
+    }
+
+    @Test func test_best_noneEligible_hasNoWinnerAndListsEveryRejection() {
+        let choice = TrainingSetSelection.best([candidate("a", score: nil, end: 1)], criteria: .init(minScore: 0.5))
+        #expect(choice.winner == nil)
+        #expect(choice.rejected.map(\.id) == ["a"])
+        #expect(choice.rejected.first?.reasons == ["quality score none is below 0.5"])
+    }
+}

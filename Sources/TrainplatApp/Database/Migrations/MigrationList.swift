@@ -13,5 +13,6 @@ enum MigrationList {
         AddStorageQuotas(),
         AddStorageTiering(),
         AddRefreshTokens(),
+        AddTrainingSetPointers(),
     ]
 }
