@@ -32,22 +32,26 @@ struct SpecValidator {
         }
         let params = Set(spec.params.map(\.name))
         for task in spec.tasks {
-            issues += templateIssues(in: task, params: params, upstream: dag.ancestors(of: task.name), locations: locations)
+            issues += templateIssues(in: task, params: params, dag: dag, locations: locations)
         }
         return issues
     }
 
-    private func templateIssues(in task: TaskSpec, params: Set<String>, upstream: Set<String>, locations: [String: Mark]) -> [SpecIssue] {
+    private func templateIssues(in task: TaskSpec, params: Set<String>, dag: DAG, locations: [String: Mark]) -> [SpecIssue] {
         var texts: [(String, String)] = (task.command ?? []).enumerated().map { ("tasks.\(task.name).command[\($0.offset)]", $0.element) }
         for (key, value) in task.with.sorted(by: { $0.key < $1.key }) {
             texts += strings(in: value, path: "tasks.\(task.name).with.\(key)")
         }
         let mark = locations["tasks.\(task.name)"]
         var issues: [SpecIssue] = []
+        // Ancestors only when a template names a task: computing them for every task of a
+        // 10,000-task chain made validation quadratic.
+        var ancestors: Set<String>?
         for (path, text) in texts {
             do {
                 for reference in try Template.references(in: text) {
-                    if let problem = problem(with: reference, params: params, upstream: upstream) {
+                    if case .taskOutput = reference, ancestors == nil { ancestors = dag.ancestors(of: task.name) }
+                    if let problem = problem(with: reference, params: params, upstream: ancestors ?? []) {
                         issues.append(SpecIssue(path: path, message: problem, line: mark?.line, column: mark?.column))
                     }
                 }
