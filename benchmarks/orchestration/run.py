@@ -36,114 +36,22 @@ FILE` (the same plus process start and reading the file); goal < 100 ms.
 import argparse
 import json
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_server import Server, binary, stage_binary
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "bench-admin-password"
 PREFECT_VERSION = "3.9.1"
 PREFECT_VENV = Path(f"/var/tmp/trainplat-bench-prefect-{PREFECT_VERSION}")
 NOOP = ["sh", "-c", "echo '{}' > outputs.json"]
 LAYERS = 10
-
-
-def binary() -> Path:
-    if os.environ.get("TRAINPLAT_BIN"):
-        return Path(os.environ["TRAINPLAT_BIN"])
-    release = ROOT / ".build/release/trainplat"
-    return release if release.is_file() else ROOT / ".build/debug/trainplat"
-
-
-def stage_binary(scratch: Path) -> Path:
-    """A copy of the binary and its resource bundles, so a rebuild of the tree during the
-    run (others build in it) does not change or break the server under test."""
-    source = binary()
-    target = scratch / "bin"
-    target.mkdir()
-    shutil.copy2(source, target / source.name)
-    for bundle in source.parent.glob("*.resources"):
-        shutil.copytree(bundle, target / bundle.name)
-    return target / source.name
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """`trainplat serve` on a free port with its own data directory, logged in as admin."""
-
-    def __init__(self, program: Path, data_dir: Path, concurrency: int) -> None:
-        self.port = free_port()
-        self.api = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "TRAINPLAT_DATA_DIR": str(data_dir),
-            "TRAINPLAT_PORT": str(self.port),
-            "TRAINPLAT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "TRAINPLAT_LOG_LEVEL": "warning",
-            "TRAINPLAT_RATE_LIMIT_PER_SECOND": "100000",
-            # The runs outlast the default 15 min access token.
-            "TRAINPLAT_ACCESS_TOKEN_TTL_SECONDS": "86400",
-            "TRAINPLAT_MAX_CONCURRENT_TASKS": str(concurrency),
-        }
-        env.pop("TRAINPLAT_DATABASE_URL", None)
-        data_dir.mkdir(parents=True)
-        self.log = open(data_dir.parent / "server.log", "wb")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [str(program), "serve"], env=env, stdout=self.log, stderr=self.log
-        )
-        self.token = ""
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if self.call("GET", "/ready")["status"] == "ready":
-                    break
-            except (OSError, ValueError):
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.log.flush()
-                    tail = Path(self.log.name).read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"the server did not start:\n{tail}") from None
-                time.sleep(0.2)
-        body = {"username": "admin", "password": ADMIN_PASSWORD}
-        self.token = self.call("POST", "/api/v1/auth/login", body)["access_token"]
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = body if isinstance(body, bytes) else None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(
-            self.api + path,
-            data=data.encode() if isinstance(data, str) else data,
-            method=method,
-            headers=headers,
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return json.loads(response.read() or b"{}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def dag(shape: str, tasks: int) -> dict[str, list[str]]:
@@ -357,7 +265,13 @@ def main() -> int:
         modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(program.stat().st_mtime))
         print(f"server binary: {binary()} (built {modified}), run from a copy", file=sys.stderr)
         print(f"load average at start: {os.getloadavg()}", file=sys.stderr)
-        server = Server(program, scratch / "data", args.concurrency)
+        server = Server(
+            program,
+            scratch / "data",
+            {"TRAINPLAT_MAX_CONCURRENT_TASKS": str(args.concurrency)},
+            timeout=120,
+        )
+        server.login_admin()
         try:
             project = server.call("POST", "/api/v1/projects", {"name": "bench"})["id"]
             validation = (

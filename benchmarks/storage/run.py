@@ -36,7 +36,9 @@ def timed(command: list[str]) -> tuple[float, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--bin", default=os.environ.get("TRAINPLAT_BIN", ".build/debug/trainplat"))
@@ -46,8 +48,13 @@ def main() -> int:
         root.mkdir()
         started = time.perf_counter()
         build_tree(root, args.files)
-        print(f"built {args.files:,} files in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        commands = {"trainplat mount du": [args.bin, "mount", "du", str(root)], "du -sb": ["du", "-sb", str(root)]}
+        print(
+            f"built {args.files:,} files in {time.perf_counter() - started:.1f} s", file=sys.stderr
+        )
+        commands = {
+            "trainplat mount du": [args.bin, "mount", "du", str(root)],
+            "du -sb": ["du", "-sb", str(root)],
+        }
         for command in commands.values():
             timed(command)  # warm the page cache and the dentry cache for both
         seconds: dict[str, list[float]] = {name: [] for name in commands}
@@ -64,7 +71,8 @@ def main() -> int:
     for name in commands:
         print(f"{name:<20} {medians[name]:>9.3f} {totals[name]:>15,}")
     agree = totals["trainplat mount du"] == totals["du -sb"]
-    print(f"\nratio trainplat/du: {ratio:.2f} (goal <= 2.00); byte counts {'agree' if agree else 'DIFFER'}")
+    verdict = "agree" if agree else "DIFFER"
+    print(f"\nratio trainplat/du: {ratio:.2f} (goal <= 2.00); byte counts {verdict}")
     return 0 if agree else 1
 
 
