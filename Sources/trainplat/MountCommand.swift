@@ -8,7 +8,10 @@ import TrainplatCore
 struct MountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mount", abstract: "Storage mounts: validate, render, create, list, delete, usage, quota, du.",
-        subcommands: [Validate.self, Render.self, Create.self, List.self, Delete.self, Usage.self, Quota.self, DiskUsageCommand.self])
+        subcommands: [
+            Validate.self, Render.self, Create.self, List.self, Get.self, Delete.self, Usage.self, Quota.self, Tiering.self,
+            DiskUsageCommand.self,
+        ])
 
     /// The owner and spec every offline subcommand takes, placed under the configured policy.
     struct OfflineSpec: ParsableArguments {
@@ -87,6 +90,30 @@ struct MountCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runClient { printJSON(try await api.client().json("GET", "/api/v1/projects/\(project)/mounts")) }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One saved mount (secret contents are never returned).")
+        @OptionGroup var api: APIOptions
+        @Option(help: "Project id.") var project: String
+        @Argument(help: "Mount id.") var id: String
+
+        func run() async throws {
+            try await runClient { printJSON(try await api.client().json("GET", "/api/v1/projects/\(project)/mounts/\(id)")) }
+        }
+    }
+
+    struct Tiering: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The lifecycle plan: versions due to move, bytes and monthly saving; --apply starts the move as a run.")
+        @OptionGroup var api: APIOptions
+        @Option(help: "Project id.") var project: String
+        @Flag(help: "Start the moves (a storage.move_tier run) instead of only reporting them.") var apply = false
+
+        func run() async throws {
+            let path = "/api/v1/projects/\(project)/storage/tiering"
+            try await runClient { printJSON(try await api.client().json(apply ? "POST" : "GET", path)) }
         }
     }
 
