@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from trainplat.doris.extract import extract
 from trainplat.doris.schema import SnapshotRow, encode_time
 from trainplat.doris.source import SqliteSource
+from trainplat.synthetic.generator import SyntheticConfig, generate
 from trainplat.tasks.context import TaskContext
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,3 +61,23 @@ def new_context(root: Path, name: str) -> TaskContext:
     task_dir = root / name
     task_dir.mkdir()
     return TaskContext(task_dir=task_dir)
+
+
+# Two consecutive windows of one synthetic source, as the learning tests train and evaluate.
+WINDOW_START = datetime(2026, 1, 1, tzinfo=UTC)
+WINDOW_SPLIT = datetime(2026, 1, 21, tzinfo=UTC)
+WINDOW_END = datetime(2026, 1, 31, tzinfo=UTC)
+
+
+def extract_two_windows(root: Path, config: SyntheticConfig) -> dict[str, Path]:
+    """Writes `config`'s snapshots to a SQLite source once and extracts the early and the late
+    window: window name -> snapshots file."""
+    source = root / "doris.sqlite"
+    with SqliteSource.create(source) as sink:
+        sink.write(generate(config).snapshot_rows())
+    windows = {"early": (WINDOW_START, WINDOW_SPLIT), "late": (WINDOW_SPLIT, WINDOW_END)}
+    snapshots: dict[str, Path] = {}
+    for name, (start, end) in windows.items():
+        extracted = extract(new_context(root, f"x-{name}"), source=source, start=start, end=end)
+        snapshots[name] = Path(str(extracted.outputs["snapshots"]))
+    return snapshots

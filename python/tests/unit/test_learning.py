@@ -1,43 +1,34 @@
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.unit.conftest import new_context
+from tests.unit.conftest import WINDOW_END as END
+from tests.unit.conftest import WINDOW_START as START
+from tests.unit.conftest import extract_two_windows, new_context
 from trainplat.datasets.training_set import build_training_set
 from trainplat.datasets.training_set_file import TrainingSetData, read_metadata, read_training_set
 from trainplat.datasets.version import content_hash
-from trainplat.doris.extract import extract
-from trainplat.doris.source import SqliteSource
 from trainplat.learning.encoding import OUT_OF_VOCABULARY, PAD_OR_MISSING, FeatureEncoder
 from trainplat.learning.evaluate import evaluate
 from trainplat.learning.metrics import accuracy, log_loss, roc_auc
 from trainplat.learning.train import train
-from trainplat.synthetic.generator import SyntheticConfig, generate
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
-SPLIT = datetime(2026, 1, 21, tzinfo=UTC)
-END = datetime(2026, 1, 31, tzinfo=UTC)
+from trainplat.synthetic.generator import SyntheticConfig
 
 
 @pytest.fixture(scope="module")
 def training_sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """An earlier and a later window's training sets from one drifting synthetic source."""
     root = tmp_path_factory.mktemp("learning")
-    source = root / "doris.sqlite"
     config = SyntheticConfig(
         start=START, end=END, entities=250, features=12, seed=5, drift=0.3,
         snapshots_per_entity=24, tag_fraction=0.3,
     )  # fmt: skip
-    with SqliteSource.create(source) as sink:
-        sink.write(generate(config).snapshot_rows())
     paths = []
-    for name, (start, end) in {"early": (START, SPLIT), "late": (SPLIT, END)}.items():
-        snapshots = extract(new_context(root, f"x-{name}"), source=source, start=start, end=end)
+    for name, snapshots in extract_two_windows(root, config).items():
         built = build_training_set(
             new_context(root, f"t-{name}"),
-            snapshots=Path(str(snapshots.outputs["snapshots"])),
+            snapshots=snapshots,
             history=8,
         )
         paths.append(Path(str(built.outputs["training_set"])))

@@ -1,7 +1,6 @@
 """The learning tasks read the flat training sets of `feast.training_set` through the same
 reader as the sequence sets of `datasets.training_set`."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +8,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.unit.conftest import new_context
+from tests.unit.conftest import WINDOW_END as END
+from tests.unit.conftest import WINDOW_START as START
+from tests.unit.conftest import extract_two_windows, new_context
 from trainplat.datasets.training_set_file import (
     FLAT_FORMAT,
     read_metadata,
@@ -17,36 +18,26 @@ from trainplat.datasets.training_set_file import (
     write_training_set,
 )
 from trainplat.datasets.version import content_hash
-from trainplat.doris.extract import extract
-from trainplat.doris.source import SqliteSource
 from trainplat.feast.training_set import build_feast_training_set
 from trainplat.learning.evaluate import evaluate
 from trainplat.learning.incremental_update import incremental_update
 from trainplat.learning.train import train
-from trainplat.synthetic.generator import SyntheticConfig, generate
-
-START = datetime(2026, 1, 1, tzinfo=UTC)
-SPLIT = datetime(2026, 1, 21, tzinfo=UTC)
-END = datetime(2026, 1, 31, tzinfo=UTC)
+from trainplat.synthetic.generator import SyntheticConfig
 
 
 @pytest.fixture(scope="module")
 def feast_sets(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """An earlier and a later window's Feast training sets from one synthetic source."""
     root = tmp_path_factory.mktemp("feast-learning")
-    source = root / "doris.sqlite"
     config = SyntheticConfig(
         start=START, end=END, entities=200, features=10, seed=3, drift=0.2,
         snapshots_per_entity=20, tag_fraction=0.3,
     )  # fmt: skip
-    with SqliteSource.create(source) as sink:
-        sink.write(generate(config).snapshot_rows())
     paths = []
-    for name, (start, end) in {"early": (START, SPLIT), "late": (SPLIT, END)}.items():
-        snapshots = extract(new_context(root, f"x-{name}"), source=source, start=start, end=end)
+    for name, snapshots in extract_two_windows(root, config).items():
         built = build_feast_training_set(
             new_context(root, f"f-{name}"),
-            snapshots=Path(str(snapshots.outputs["snapshots"])),
+            snapshots=snapshots,
             registry=root / "repo" / "registry.db",
         )
         paths.append(Path(str(built.outputs["training_set"])))
