@@ -105,7 +105,7 @@ public struct TrainplatApp: Sendable {
         return router
     }
 
-    var volumes: LocalVolumes { LocalVolumes(root: config.volumesDirectory) }
+    var volumes: LocalVolumes { LocalVolumes(config: config) }
     var quotas: StorageQuotas { StorageQuotas(database: database, volumes: volumes) }
 
     public func makeScheduler() -> Scheduler {

@@ -76,11 +76,7 @@ struct MountController {
     @Sendable func report(request: Request, context: AppRequestContext) async throws -> JSONResponse<StorageReportDTO> {
         let (_, projectID) = try await access.scope(context, .read, .mount)
         let members = try await Membership.query(on: database).filter(\.$project.$id == projectID).all(\.$user.$id)
-        var users: [StorageQuotas.Standing] = []
-        for userID in Set(members).sorted(by: { $0.uuidString < $1.uuidString }) {
-            users.append(try await quotas.standing(projectID: projectID, userID: userID))
-        }
-        let project = try await quotas.standing(projectID: projectID, userID: nil)
+        let (project, users) = try await quotas.standings(projectID: projectID, users: Set(members).sorted { $0.uuidString < $1.uuidString })
         return JSONResponse(StorageReportDTO(projectID: projectID, project: project, users: users))
     }
 
@@ -103,7 +99,8 @@ struct MountController {
         try await audit.record(
             actor: identity, action: "storage.quota", resource: .init(kind: "project", id: projectID.uuidString, projectID: projectID),
             details: ["user_id": body.userId.map { .string($0.uuidString) } ?? .null, "max_bytes": .int(Int(body.maxBytes))])
-        return JSONResponse(try await quotas.standing(projectID: projectID, userID: body.userId))
+        let (project, users) = try await quotas.standings(projectID: projectID, users: body.userId.map { [$0] } ?? [])
+        return JSONResponse(users.first ?? project)
     }
 
     private func owner(_ identity: Identity, _ projectID: UUID) -> MountOwner {

@@ -8,6 +8,17 @@ import TrainplatCore
 /// `<volumes>/nfs/<server>/<export>/project_<p>/user_<u>/…`.
 struct LocalVolumes: Sendable {
     let root: String
+    /// `server/export/path` entries of `TRAINPLAT_NFS_EXPORTS`: the export directories.
+    let nfsExports: [String]
+
+    init(root: String, nfsExports: [String] = []) {
+        self.root = root
+        self.nfsExports = nfsExports
+    }
+
+    init(config: AppConfig) {
+        self.init(root: config.volumesDirectory, nfsExports: config.storage.policy.nfsExports)
+    }
 
     /// The directory a pvc or nfs mount shows its task.
     func directory(of mount: PlacedMount) -> String? {
@@ -20,25 +31,10 @@ struct LocalVolumes: Sendable {
         }
     }
 
-    /// Every volume root (claim or export directory) that exists, with its type.
+    /// Every claim directory that exists, and the configured exports' directories.
     func volumeRoots() -> [(type: MountType, path: String)] {
         let claims = children(of: "\(root)/pvc").map { (MountType.pvc, $0) }
-        return claims + exportRoots().map { (MountType.nfs, $0) }
-    }
-
-    /// Export roots are the directories that hold `project_*` directories.
-    private func exportRoots() -> [String] {
-        var found: [String] = []
-        var pending = children(of: "\(root)/nfs")
-        while let directory = pending.popLast() {
-            let below = children(of: directory)
-            if below.contains(where: { ($0 as NSString).lastPathComponent.hasPrefix("project_") }) {
-                found.append(directory)
-            } else {
-                pending += below
-            }
-        }
-        return found.sorted()
+        return claims + nfsExports.map { (MountType.nfs, "\(root)/nfs/\($0)") }
     }
 
     private func children(of directory: String) -> [String] {
@@ -49,15 +45,18 @@ struct LocalVolumes: Sendable {
         }
     }
 
-    /// An owner's usage across all volumes, per type; `userID` nil: the whole project.
-    func usage(projectID: UUID, userID: UUID?) throws -> [MountType: DiskUsage] {
-        let owner = MountOwner(userID: userID?.uuidString ?? "", projectID: projectID.uuidString)
-        let directory = userID == nil ? "project_\(owner.projectID)" : owner.directory
-        var usage: [MountType: DiskUsage] = [:]
+    /// A project's usage per user and type, from one walk of each user's directories; the
+    /// project's is their sum (placement puts nothing else below a project directory).
+    func usage(projectID: UUID) throws -> [UUID: [MountType: DiskUsage]] {
+        var users: [UUID: [MountType: DiskUsage]] = [:]
         for (type, volume) in volumeRoots() {
-            usage[type, default: .zero] = usage[type, default: .zero] + (try DiskUsage.measure("\(volume)/\(directory)"))
+            for directory in children(of: "\(volume)/project_\(projectID.uuidString.lowercased())") {
+                let name = (directory as NSString).lastPathComponent
+                guard name.hasPrefix("user_"), let userID = UUID(uuidString: String(name.dropFirst("user_".count))) else { continue }
+                users[userID, default: [:]][type, default: .zero] = users[userID, default: [:]][type, default: .zero] + (try DiskUsage.measure(directory))
+            }
         }
-        return usage
+        return users
     }
 }
 
@@ -75,26 +74,34 @@ struct StorageQuotas: Sendable {
         var byType: [String: Int64]
     }
 
-    /// The project's and the user's standing; the user's is nil when `userID` is nil.
-    func standing(projectID: UUID, userID: UUID?) async throws -> Standing {
-        let usage = try volumes.usage(projectID: projectID, userID: userID)
-        let quota = try await StorageQuota.query(on: database).filter(\.$project.$id == projectID).filter(\.$user.$id == userID).first()
-        let total = usage.values.reduce(DiskUsage.zero, +)
-        let standing = Standing(
-            userID: userID, usedBytes: total.bytes, files: total.entries, quotaBytes: quota?.maxBytes,
-            byType: Dictionary(uniqueKeysWithValues: usage.map { ($0.key.rawValue, $0.value.bytes) }))
-        Self.export(standing, projectID: projectID)
-        return standing
+    /// The project's standing and those of `users`, from one walk of the project's volumes
+    /// and one read of its quotas.
+    func standings(projectID: UUID, users: [UUID]) async throws -> (project: Standing, users: [Standing]) {
+        let usage = try volumes.usage(projectID: projectID)
+        let quotas = try await StorageQuota.query(on: database).filter(\.$project.$id == projectID).all()
+        func standing(_ userID: UUID?, _ byType: [MountType: DiskUsage]) -> Standing {
+            let total = byType.values.reduce(DiskUsage.zero, +)
+            let standing = Standing(
+                userID: userID, usedBytes: total.bytes, files: total.entries,
+                quotaBytes: quotas.first { $0.$user.id == userID }?.maxBytes,
+                byType: Dictionary(uniqueKeysWithValues: byType.map { ($0.key.rawValue, $0.value.bytes) }))
+            Self.export(standing, projectID: projectID)
+            return standing
+        }
+        let project = usage.values.reduce(into: [MountType: DiskUsage]()) { sum, byType in
+            sum.merge(byType) { $0 + $1 }
+        }
+        return (standing(nil, project), users.map { standing($0, usage[$0] ?? [:]) })
     }
 
     /// Refuses a run whose mounts write to managed volumes while the project or the user is
     /// at or over quota.
     func checkBeforeRun(_ spec: PipelineSpec, projectID: UUID, userID: UUID) async throws {
         guard spec.tasks.contains(where: { $0.mounts.contains { [.pvc, .nfs].contains($0.type) } }) else { return }
-        for owner in [nil, userID] {
-            let standing = try await standing(projectID: projectID, userID: owner)
+        let (project, users) = try await standings(projectID: projectID, users: [userID])
+        for standing in [project] + users {
             guard let quota = standing.quotaBytes, standing.usedBytes >= quota else { continue }
-            let who = owner == nil ? "project \(projectID)" : "user \(userID) in project \(projectID)"
+            let who = standing.userID == nil ? "project \(projectID)" : "user \(userID) in project \(projectID)"
             throw Problem(
                 status: .conflict, title: "Storage quota exceeded",
                 detail: "\(who) uses \(standing.usedBytes) bytes of a \(quota)-byte quota; free space or raise the quota before starting a run")

@@ -26,10 +26,8 @@ struct StorageMonitor: Service {
 
     func measureAll() async throws {
         for projectID in try await Project.query(on: database).all(\.$id) {
-            _ = try await quotas.standing(projectID: projectID, userID: nil)
-            for userID in try await Membership.query(on: database).filter(\.$project.$id == projectID).all(\.$user.$id) {
-                _ = try await quotas.standing(projectID: projectID, userID: userID)
-            }
+            let members = try await Membership.query(on: database).filter(\.$project.$id == projectID).all(\.$user.$id)
+            _ = try await quotas.standings(projectID: projectID, users: members)
         }
     }
 }
