@@ -3,27 +3,6 @@ import Foundation
 import Hummingbird
 import TrainplatCore
 
-/// One move of a training set's "current" pointer.
-final class TrainingSetPointer: Model, @unchecked Sendable {
-    static let schema = "training_set_pointers"
-
-    @ID(key: .id) var id: UUID?
-    @Parent(key: "training_set_id") var trainingSet: TrainingSet
-    @Parent(key: "version_id") var version: TrainingSetVersion
-    @Field(key: "moved_by") var movedBy: UUID
-    @Field(key: "reason") var reason: String
-    @Timestamp(key: "created_at", on: .create) var createdAt: Date?
-
-    init() {}
-
-    init(trainingSetID: UUID, versionID: UUID, movedBy: UUID, reason: String) {
-        self.$trainingSet.id = trainingSetID
-        self.$version.id = versionID
-        self.movedBy = movedBy
-        self.reason = reason
-    }
-}
-
 struct PointerDTO: Encodable, Sendable {
     var versionID: UUID
     var movedBy: UUID

@@ -115,10 +115,6 @@ struct MountTests {
         }
     }
 
-    @Test func test_hostileTable_hasAtLeastFortyEntries() {
-        #expect(Self.hostile.count >= 40)
-    }
-
     @Test(arguments: [
         (#"{"type": "pvc", "source": "m", "mount_path": "/mnt", "mode": "rw"}"#, "unknown key 'mode'"),
         (#"{"type": "pvc", "mount_path": "/mnt"}"#, "source is required"),
