@@ -57,12 +57,18 @@ struct TieringService: Sendable {
     /// Every version with local data; last used = its creation or the newest model trained on it.
     private func candidates(projectID: UUID) async throws -> [TieringCandidate] {
         let versions = try await TrainingSetVersion.query(on: database).filter(\.$project.$id == projectID).all()
+        // One read of the project's model versions (three columns), not a query per version.
+        let trainedOn = try await ModelVersion.query(on: database).filter(\.$project.$id == projectID)
+            .field(\.$id).field(\.$trainingSetVersion.$id).field(\.$createdAt).all()
+        let lastTrained = trainedOn.reduce(into: [UUID: Date]()) { newest, model in
+            guard let setID = model.$trainingSetVersion.id, let created = model.createdAt else { return }
+            newest[setID] = max(newest[setID] ?? .distantPast, created)
+        }
         var candidates: [TieringCandidate] = []
         for version in versions {
             guard let path = URL(string: version.uri).flatMap({ $0.isFileURL ? $0.path : nil }), let tier = StorageTier(rawValue: version.tier)
             else { continue }
-            let newestModel = try await ModelVersion.query(on: database).filter(\.$trainingSetVersion.$id == version.requireID())
-                .sort(\.$createdAt, .descending).first()?.createdAt
+            let newestModel = lastTrained[try version.requireID()]
             candidates.append(TieringCandidate(
                 id: try version.requireID().uuidString, tier: tier, bytes: try DiskUsage.measure(path).bytes,
                 lastUsed: max(version.createdAt ?? .distantPast, newestModel ?? .distantPast), pinned: version.pinned ?? false))

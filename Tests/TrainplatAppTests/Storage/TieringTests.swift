@@ -27,7 +27,7 @@ struct StorageTieringTests {
 
     @Test func test_lifecycle_dryRunNamesTheMoves_thenTheTaskMovesTheDataAndRepointsTheVersion() async throws {
         try await TestApp.with { app in
-            // setup: an old version, an old pinned one, a fresh one
+            // setup: an old version, an old pinned one, a fresh one, an old one in use
             let owner = try await app.user()
             let project = try await app.project(members: [(owner, .owner)])
             let (projectID, userID) = (try project.requireID(), try owner.requireID())
@@ -39,6 +39,11 @@ struct StorageTieringTests {
             let old = try await version("a", bytes: 3 << 20, ageDays: 100, provenance: provenance, app: app)
             let pinned = try await version("b", bytes: 1 << 20, ageDays: 100, provenance: provenance, app: app)
             _ = try await version("c", bytes: 1 << 20, ageDays: 1, provenance: provenance, app: app)
+            // old, but a model was trained on it just now: it counts as used
+            let used = try await version("d", bytes: 1 << 20, ageDays: 100, provenance: provenance, app: app)
+            _ = try await ModelVersionRegistration.register(
+                ["artifact_hash": .string("m"), "artifact_uri": .string("file:///m"), "training_set_version": .string(used.versionID)],
+                provenance: provenance, on: app.database)
             let headers = try app.headers(for: owner)
             let moveRunID = try await Application(router: app.app.buildRouter()).test(.router) { client -> UUID? in
                 try await client.execute(
