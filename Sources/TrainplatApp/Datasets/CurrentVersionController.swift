@@ -60,8 +60,10 @@ struct CurrentVersionController {
     /// `?min_score=&from=&to=&required_checks=a,b&min_minority_share=`.
     @Sendable func best(request: Request, context: AppRequestContext) async throws -> JSONResponse<BestDTO> {
         let (_, set) = try await trainingSet(context, .read)
-        let query = request.uri.queryParameters
-        let criteria = try Self.criteria { query.get($0) }
+        let criteria = TrainingSetSelection.Criteria(
+            minScore: try request.queryNumber("min_score"), from: try request.queryDate("from"), to: try request.queryDate("to"),
+            requiredChecks: (request.uri.queryParameters.get("required_checks") ?? "").split(separator: ",").map(String.init),
+            minMinorityShare: try request.queryNumber("min_minority_share"))
         let versions = try await TrainingSetVersion.query(on: database).filter(\.$trainingSet.$id == set.requireID()).all()
         let choice = TrainingSetSelection.best(try versions.map(Self.candidate), criteria: criteria)
         guard let winner = choice.winner, let version = versions.first(where: { $0.id?.uuidString == winner.id }) else {
@@ -110,7 +112,8 @@ struct CurrentVersionController {
     private func state(of set: TrainingSet) async throws -> CurrentDTO {
         let history = try await TrainingSetPointer.query(on: database).filter(\.$trainingSet.$id == set.requireID())
             .sort(\.$createdAt, .descending).all()
-        let current = try await history.first.asyncMap { try await TrainingSetVersion.find($0.$version.id, on: database) } ?? nil
+        var current: TrainingSetVersion?
+        if let latest = history.first { current = try await TrainingSetVersion.find(latest.$version.id, on: database) }
         return CurrentDTO(current: current.map(TrainingSetVersionDTO.init), history: history.map(PointerDTO.init))
     }
 
@@ -124,33 +127,5 @@ struct CurrentVersionController {
             id: try version.requireID().uuidString, score: version.qualityScore, timeStart: version.timeStart, timeEnd: version.timeEnd,
             createdAt: version.createdAt ?? .distantPast, checks: checks,
             minorityShare: quality["label_balance"]?.objectValue?["minority_share"]?.doubleValue)
-    }
-
-    static func criteria(_ query: (String) -> String?) throws -> TrainingSetSelection.Criteria {
-        func number(_ name: String) throws -> Double? {
-            guard let text = query(name) else { return nil }
-            guard let value = Double(text), value.isFinite else {
-                throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be a number, got '\(text)'")
-            }
-            return value
-        }
-        func date(_ name: String) throws -> Date? {
-            guard let text = query(name) else { return nil }
-            guard let value = try? Date(text, strategy: .iso8601) else {
-                throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be an ISO-8601 time, got '\(text)'")
-            }
-            return value
-        }
-        return TrainingSetSelection.Criteria(
-            minScore: try number("min_score"), from: try date("from"), to: try date("to"),
-            requiredChecks: (query("required_checks") ?? "").split(separator: ",").map(String.init),
-            minMinorityShare: try number("min_minority_share"))
-    }
-}
-
-extension Optional {
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }

@@ -120,19 +120,8 @@ struct PageRequest: Sendable {
     }
 
     init(_ request: Request) throws {
-        let query = request.uri.queryParameters
-        limit = try Self.integer(query.get("limit"), name: "limit", range: 1...Self.maxLimit) ?? Self.defaultLimit
-        offset = try Self.integer(query.get("offset"), name: "offset", range: 0...Int(Int32.max)) ?? 0
-    }
-
-    private static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), range.contains(value) else {
-            throw Problem(
-                status: .badRequest, title: "Bad request",
-                detail: "query parameter '\(name)' must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
-        }
-        return value
+        limit = try request.queryInteger("limit", in: 1...Self.maxLimit) ?? Self.defaultLimit
+        offset = try request.queryInteger("offset", in: 0...Int(Int32.max)) ?? 0
     }
 
     /// Counts the query's rows, then reads this page of them (the query carries its sort).
@@ -145,3 +134,32 @@ struct PageRequest: Sendable {
 
 extension Page: Encodable where Item: Encodable {}
 extension Page: Sendable where Item: Sendable {}
+
+/// Query parameters read the same way on every route: absent is nil, anything unreadable is
+/// a 400 naming the parameter and what it must be.
+extension Request {
+    func queryInteger(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw Self.badQuery(name, "a whole number in \(range.lowerBound)...\(range.upperBound)", text)
+        }
+        return value
+    }
+
+    func queryNumber(_ name: String) throws -> Double? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let value = Double(text), value.isFinite else { throw Self.badQuery(name, "a number", text) }
+        return value
+    }
+
+    func queryDate(_ name: String) throws -> Date? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let value = try? Date(text, strategy: .iso8601) else { throw Self.badQuery(name, "an ISO-8601 time", text) }
+        return value
+    }
+
+    private static func badQuery(_ name: String, _ expected: String, _ text: String) -> Problem {
+        Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be \(expected), got '\(text)'")
+    }
+}
+

@@ -70,22 +70,13 @@ struct PipelineController {
     @Sendable func diff(request: Request, context: AppRequestContext) async throws -> JSONResponse<SpecDiffDTO> {
         let pipeline = try await findPipeline(context, identity: try context.requireIdentity(), action: .read)
         let versions = try await PipelineVersion.query(on: database).filter(\.$pipeline.$id == (try pipeline.requireID())).sort(\.$number).all()
-        let query = request.uri.queryParameters
-        let to = try versionNumber(query.get("to"), name: "to") ?? (versions.last?.number ?? 0)
-        let from = try versionNumber(query.get("from"), name: "from") ?? (to - 1)
+        let to = try request.queryInteger("to", in: 1...Int.max) ?? (versions.last?.number ?? 0)
+        let from = try request.queryInteger("from", in: 1...Int.max) ?? (to - 1)
         guard let old = versions.first(where: { $0.number == from }) else { throw NotFound(resource: "pipeline version", id: String(from)) }
         guard let new = versions.first(where: { $0.number == to }) else { throw NotFound(resource: "pipeline version", id: String(to)) }
         let changes = try SpecParser.parse(old.spec, knownPrograms: TaskPrograms.builtIn)
             .changes(to: try SpecParser.parse(new.spec, knownPrograms: TaskPrograms.builtIn))
         return JSONResponse(SpecDiffDTO(from: from, to: to, fromHash: old.specHash, toHash: new.specHash, changes: changes))
-    }
-
-    private func versionNumber(_ text: String?, name: String) throws -> Int? {
-        guard let text else { return nil }
-        guard let number = Int(text), number >= 1 else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be a version number (1, 2, ...), got '\(text)'")
-        }
-        return number
     }
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<PipelineDetailDTO> {

@@ -75,16 +75,15 @@ struct RunController {
     /// `X-Attempt-Finished` whether more can come.
     @Sendable func log(request: Request, context: AppRequestContext) async throws -> Response {
         let task = try await findTask(context)
-        let query = request.uri.queryParameters
         let attempts = TaskAttempt.query(on: database).filter(\.$task.$id == (try task.requireID()))
-        if let number = try Self.queryInteger(query.get("attempt"), name: "attempt") { attempts.filter(\.$number == number) }
+        if let number = try request.queryInteger("attempt", in: 1...Int.max) { attempts.filter(\.$number == number) }
         guard let attempt = try await attempts.sort(\.$number, .descending).first() else {
             throw NotFound(resource: "log of task", id: task.name)
         }
         let size = TaskLog.size(path: attempt.logPath)
-        let offset = try Self.queryInteger(query.get("offset"), name: "offset") ?? max(0, size - Self.maxLogBytes)
+        let offset = try request.queryInteger("offset", in: 0...Int.max) ?? max(0, size - Self.maxLogBytes)
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
-        if query.get("follow") == "true" {
+        if request.uri.queryParameters.get("follow") == "true" {
             return Response(
                 status: .ok, headers: headers,
                 body: TaskLog.follow(attemptID: try attempt.requireID(), path: attempt.logPath, from: offset, database: database))
@@ -93,14 +92,6 @@ struct RunController {
         headers[.logNextOffset] = String(chunk.next)
         headers[.attemptFinished] = String(attempt.status != .running)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: chunk.data)))
-    }
-
-    private static func queryInteger(_ text: String?, name: String) throws -> Int? {
-        guard let text else { return nil }
-        guard let value = Int(text), value >= 0 else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "query parameter '\(name)' must be a whole number >= 0, got '\(text)'")
-        }
-        return value
     }
 
     private func findRun(_ context: AppRequestContext) async throws -> PipelineRun {
