@@ -1,6 +1,6 @@
 """`DorisOfflineStore` without a server: every identifier that reaches SQL is checked, the
-entity-table DDL per dialect, the source's registry round trip. Its joins run on MariaDB in
-tests/integration/test_feast_doris_store.py."""
+entity-table DDL per dialect, the materialisation pulls' SQL, the source's registry round
+trip. Its joins and pulls run on MariaDB in tests/integration/test_feast_doris_store.py."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -8,14 +8,17 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
-from feast import FeatureView, Field, FileSource
+from feast import FeatureView, Field, FileSource, RepoConfig
 from feast.types import Float64, String
 from pydantic import ValidationError
 
 from trainplat.feast.doris_offline_store import (
+    DorisOfflineStore,
     DorisOfflineStoreConfig,
+    RangePull,
     create_entity_table,
     drop_entity_table,
+    pull_sql,
     table_relation,
 )
 from trainplat.feast.doris_source import DorisSource
@@ -107,3 +110,53 @@ def test_views_over_other_sources_are_refused_before_any_connection(tmp_path: Pa
 
     with pytest.raises(TypeError, match="reads DorisSource tables only, not FileSource"):
         plan_join(labels, [view], ["fv:x"], False, table_relation)
+
+
+def test_latest_pull_ranks_per_join_key_in_a_derived_table_with_bound_times() -> None:
+    pull = RangePull("`features`", ("uuid", "node_id"), ("x",), "time", "created")
+
+    sql = pull_sql(pull, since=True, until=True, latest=True)
+
+    # MariaDB has no QUALIFY: the rank is filtered outside a derived table, as Doris allows
+    assert sql == (
+        "SELECT `uuid`, `node_id`, `x`, `time`, `created` FROM (SELECT `uuid`, `node_id`, "
+        "`x`, `time`, `created`, ROW_NUMBER() OVER (PARTITION BY `uuid`, `node_id` "
+        "ORDER BY `time` DESC, `created` DESC) AS `__trainplat_rank` FROM `features` "
+        "WHERE `time` >= :start AND `time` < :end) AS `__trainplat_latest` "
+        "WHERE `__trainplat_rank` = 1"
+    )
+
+
+def test_pull_of_all_rows_binds_only_the_bounds_it_is_given() -> None:
+    pull = RangePull("`features`", ("uuid",), ("x",), "time")
+
+    assert pull_sql(pull, since=False, until=True, latest=False) == (
+        "SELECT `uuid`, `x`, `time` FROM `features` WHERE `time` < :end"
+    )
+    assert pull_sql(pull, since=False, until=False, latest=False) == (
+        "SELECT `uuid`, `x`, `time` FROM `features`"
+    )
+
+
+@pytest.mark.parametrize(
+    "pull",
+    [
+        RangePull("`f`", ("uuid`",), ("x",), "time"),
+        RangePull("`f`", ("uuid",), ("x; DROP TABLE f",), "time"),
+        RangePull("`f`", ("uuid",), ("x",), "time", "created -- c"),
+    ],
+)
+def test_pulled_column_names_pass_the_identifier_allow_list(pull: RangePull) -> None:
+    with pytest.raises(ValueError, match="feature key"):
+        pull_sql(pull, since=True, until=True, latest=True)
+
+
+def test_pulls_from_other_sources_are_refused_before_any_connection(tmp_path: Path) -> None:
+    source = FileSource(path=str(tmp_path / "f.parquet"), timestamp_field="time")
+    start = pd.Timestamp("2026-01-01", tz="UTC").to_pydatetime()
+
+    with pytest.raises(TypeError, match="reads DorisSource tables only"):
+        DorisOfflineStore.pull_all_from_table_or_query(
+            RepoConfig(project="p", provider="local", registry=str(tmp_path / "r.db")),
+            source, ["uuid"], ["x"], "time", None, start, start,
+        )  # fmt: skip
