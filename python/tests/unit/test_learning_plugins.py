@@ -31,7 +31,7 @@ def toy_batch(rows: int, *, seed: int, informative: int) -> EncodedBatch:
         categorical=torch.randint(0, 5, (rows, HISTORY, 1), generator=generator),
         log_age=torch.rand(rows, HISTORY, generator=generator),
         padding=torch.zeros(rows, HISTORY, dtype=torch.bool),
-        label=(numeric[:, -1, informative] > 0).float(),
+        targets=(numeric[:, -1, informative] > 0).float().unsqueeze(1),
     )
 
 
@@ -96,7 +96,7 @@ def test_replay_sample_spans_earlier_windows_and_is_bounded() -> None:
     sample = reservoir_sample(windows, size=25, seed=0)
 
     assert sample is not None
-    assert sample.label.numel() == 25
+    assert sample.rows == 25
     assert reservoir_sample([], size=5, seed=0) is None
 
 

@@ -45,6 +45,9 @@ class TrainingSetData:
     valid: npt.NDArray[np.bool_]  # [n, history] False on padding
     numeric: dict[str, FloatArray]  # [n, history], NaN where missing or padding
     categorical: dict[str, ObjectArray]  # [n, history], None where missing or padding
+    # [n] uuid of each row's entity (forecasting targets come from the same entity's later
+    # rows); None where the data was built without one.
+    entity: ObjectArray | None = None
 
     @property
     def rows(self) -> int:
@@ -145,4 +148,5 @@ def read_training_set(path: Path) -> TrainingSetData:
             k: positions.matrix(k).astype(np.float64) for k, v in schema.items() if v == "numeric"
         },
         categorical={k: positions.matrix(k) for k, v in schema.items() if v == "categorical"},
+        entity=np.asarray(table.column("uuid").to_numpy(zero_copy_only=False), dtype=object),
     )

@@ -23,6 +23,7 @@ def build_model(
         heads=int(architecture["heads"]),
         layers=int(architecture["layers"]),
         dropout=float(architecture["dropout"]),
+        outputs=encoder.outputs,
     )
 
 

@@ -20,7 +20,7 @@ def concat_batches(batches: Sequence[EncodedBatch]) -> EncodedBatch:
         categorical=torch.cat([b.categorical for b in batches]),
         log_age=torch.cat([b.log_age for b in batches]),
         padding=torch.cat([b.padding for b in batches]),
-        label=torch.cat([b.label for b in batches]),
+        targets=torch.cat([b.targets for b in batches]),
     )
 
 
@@ -60,4 +60,12 @@ def concat_training_sets(sets: Sequence[TrainingSetData]) -> TrainingSetData:
             for n, k in schema.items()
             if k == "categorical"
         },
+        entity=_concat_entities(sets),
     )
+
+
+def _concat_entities(sets: Sequence[TrainingSetData]) -> npt.NDArray[np.object_] | None:
+    entities = [s.entity for s in sets]
+    if any(e is None for e in entities):
+        return None
+    return np.concatenate([e for e in entities if e is not None])

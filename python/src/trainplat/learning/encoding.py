@@ -1,14 +1,28 @@
 """From a training-set file to model tensors: categorical vocabularies (with an
 out-of-vocabulary bucket) and numeric normalisation statistics, fitted on the training set
-and reused unchanged for any later evaluation set."""
+and reused unchanged for any later evaluation set, and the targets of the model's outputs
+(`outputs.py`, `targets.py`)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from trainplat.datasets.training_set_file import TrainingSetData
+from trainplat.learning.outputs import (
+    DEFAULT_OUTPUTS,
+    ClassificationOutput,
+    ForecastOutput,
+    Output,
+    RegressionOutput,
+    check_outputs,
+    outputs_from_json,
+    outputs_to_json,
+)
+from trainplat.learning.targets import forecast_targets, regression_targets
 
 PAD_OR_MISSING = 0  # embedding row for padding and missing values (kept at zero)
 OUT_OF_VOCABULARY = 1  # embedding row shared by every value unseen in training
@@ -21,7 +35,13 @@ class EncodedBatch:
     categorical: torch.Tensor  # [n, history, n_categorical] int64 codes
     log_age: torch.Tensor  # [n, history] float32: log1p(age in hours)
     padding: torch.Tensor  # [n, history] bool, True on padding positions
-    label: torch.Tensor  # [n] float32
+    # [n, outputs] float32, one column per output: the 0/1 label of a classification, the
+    # normalised value of a numeric output; NaN where the row has no target for it.
+    targets: torch.Tensor
+
+    @property
+    def rows(self) -> int:
+        return int(self.targets.shape[0])
 
     def select(self, index: torch.Tensor) -> "EncodedBatch":
         return EncodedBatch(
@@ -29,7 +49,7 @@ class EncodedBatch:
             categorical=self.categorical[index],
             log_age=self.log_age[index],
             padding=self.padding[index],
-            label=self.label[index],
+            targets=self.targets[index],
         )
 
 
@@ -39,9 +59,23 @@ class FeatureEncoder:
     numeric_mean: tuple[float, ...]
     numeric_std: tuple[float, ...]
     vocabularies: dict[str, tuple[str, ...]]  # categorical name -> values, code = index + 2
+    outputs: tuple[Output, ...] = DEFAULT_OUTPUTS  # what the model predicts, in its order
 
     @classmethod
-    def fit(cls, data: TrainingSetData) -> "FeatureEncoder":
+    def fit(
+        cls, data: TrainingSetData, outputs: Sequence[Output] = DEFAULT_OUTPUTS
+    ) -> "FeatureEncoder":
+        outputs = check_outputs(outputs)
+        numeric_features = [n for n, kind in data.schema.items() if kind == "numeric"]
+        unknown = sorted(
+            {o.feature for o in outputs if not isinstance(o, ClassificationOutput)}
+            - set(numeric_features)
+        )
+        if unknown:
+            raise ValueError(
+                f"outputs name features {unknown}, which are not numeric features of the "
+                f"training set (numeric: {sorted(numeric_features)})"
+            )
         names = tuple(sorted(data.numeric))
         means, stds = [], []
         for name in names:
@@ -54,7 +88,7 @@ class FeatureEncoder:
             name: tuple(sorted({v for v in values[data.valid].tolist() if v is not None}))
             for name, values in sorted(data.categorical.items())
         }
-        return cls(names, tuple(means), tuple(stds), vocabularies)
+        return cls(names, tuple(means), tuple(stds), vocabularies, outputs)
 
     @property
     def vocabulary_sizes(self) -> list[int]:
@@ -68,6 +102,9 @@ class FeatureEncoder:
         for index, name in enumerate(self.numeric_names):
             if name in data.numeric:  # a feature absent from a later window is all missing
                 numeric[:, :, index] = data.numeric[name]
+        for output in self.outputs:
+            if isinstance(output, RegressionOutput):  # the target itself is not an input
+                numeric[:, -1, self.numeric_names.index(output.feature)] = np.nan
         categorical = np.zeros((rows, history, len(self.vocabularies)), dtype=np.int64)
         for index, (name, values) in enumerate(self.vocabularies.items()):
             if name in data.categorical:
@@ -78,8 +115,32 @@ class FeatureEncoder:
             categorical=torch.from_numpy(categorical),
             log_age=torch.from_numpy(np.log1p(hours).astype(np.float32)),
             padding=torch.from_numpy(~data.valid),
-            label=torch.from_numpy(data.label.astype(np.float32)),
+            targets=torch.from_numpy(self._targets(data)),
         )
+
+    def output_scales(self) -> list[float]:
+        """Each output's normalisation std (1 for a classification): a normalised error
+        times this is an error in the feature's units."""
+        return [
+            1.0
+            if isinstance(output, ClassificationOutput)
+            else self.numeric_std[self.numeric_names.index(output.feature)]
+            for output in self.outputs
+        ]
+
+    def _targets(self, data: TrainingSetData) -> npt.NDArray[np.float32]:
+        columns = []
+        for output in self.outputs:
+            if isinstance(output, ClassificationOutput):
+                columns.append(data.label.astype(np.float64))
+                continue
+            if isinstance(output, ForecastOutput):
+                raw = forecast_targets(data, output.feature, output.horizon_seconds)
+            else:
+                raw = regression_targets(data, output.feature)
+            index = self.numeric_names.index(output.feature)
+            columns.append((raw - self.numeric_mean[index]) / self.numeric_std[index])
+        return np.stack(columns, axis=1).astype(np.float32)
 
     def _check_kinds(self, data: TrainingSetData) -> None:
         wrong = [n for n in self.numeric_names if data.schema.get(n, "numeric") != "numeric"]
@@ -98,6 +159,7 @@ class FeatureEncoder:
                 )
             },
             "vocabularies": {name: list(values) for name, values in self.vocabularies.items()},
+            "outputs": outputs_to_json(self.outputs),
         }
 
     @classmethod
@@ -108,6 +170,8 @@ class FeatureEncoder:
             numeric_mean=tuple(float(stats["mean"]) for stats in numeric.values()),
             numeric_std=tuple(float(stats["std"]) for stats in numeric.values()),
             vocabularies={name: tuple(v) for name, v in document["vocabularies"].items()},
+            # Encoders saved before outputs could be chosen had the one classification.
+            outputs=outputs_from_json(document.get("outputs", outputs_to_json(DEFAULT_OUTPUTS))),
         )
 
 

@@ -1,5 +1,7 @@
 """Task program `learning.evaluate`: score a trained model on another (typically later)
-training set, reusing the model's vocabularies and normalisation statistics."""
+training set, reusing the model's vocabularies and normalisation statistics. Metrics per
+output (`scoring.score`): `auc`, `accuracy`, `log_loss` for the classification,
+`<name>_mae`, `<name>_rmse`, `<name>_rows` for regression and forecast outputs; `rows`."""
 
 from pathlib import Path
 
@@ -8,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, FilePath
 from trainplat.datasets.training_set_file import read_training_set
 from trainplat.datasets.version import file_sha256
 from trainplat.learning.checkpoint import load_checkpoint
-from trainplat.learning.metrics import classification_metrics
-from trainplat.learning.model import predict_probabilities
+from trainplat.learning.scoring import score
 from trainplat.tasks.context import TaskContext
 from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import JsonValue, ModelEvaluation, TaskResult
@@ -29,10 +30,9 @@ def evaluate(
     network, encoder = load_checkpoint(model)
     data = read_training_set(training_set)
     context.report_progress(0.1, f"scoring {data.rows} rows")
-    batch = encoder.encode(data)
-    probabilities = predict_probabilities(network, batch, batch_size).double().numpy()
-    metrics = classification_metrics(data.label, probabilities)
-    context.report_progress(1.0, f"auc {metrics['auc']:.4f} on {data.rows} rows")
+    metrics = score(network, encoder, data, batch_size)
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k.endswith(("auc", "mae")))
+    context.report_progress(1.0, f"{summary or 'scored'} on {data.rows} rows")
     outputs: dict[str, JsonValue] = dict(metrics)
     # Names the model by its artifact hash so the control plane can attach these metrics
     # to the model version that artifact was registered as.

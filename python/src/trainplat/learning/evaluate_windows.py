@@ -2,11 +2,14 @@
 earlier windows, and against its parent (forgetting), optionally also against the
 full-retrain and naive fine-tune baselines trained here on the same windows.
 
-Flat metrics for promotion gates (AUC; `accuracy` and `log_loss` per window in `outputs`):
-`newest_auc`, `earlier_auc` (mean over earlier windows), `parent_newest_auc`,
-`parent_earlier_auc`, `newest_gain_auc` (model - parent on the newest),
-`forgetting_auc` (parent - model, mean over earlier windows; positive = forgot),
-`max_forgetting_auc`, and with baselines `retrain_*_auc`, `finetune_*_auc`."""
+Flat metrics for promotion gates, for each score `s`: `auc` of the classification output
+and `<name>_mae`, `<name>_rmse` of each regression or forecast output (every metric per
+window is in `outputs.windows`): `newest_s`, `earlier_s` (mean over earlier windows),
+`parent_newest_s`, `parent_earlier_s`, `newest_gain_s` (how much better the model is than
+the parent on the newest window: model - parent for AUC, parent - model for an error),
+`forgetting_s` (how much worse than the parent, mean over earlier windows; positive =
+forgot), `max_forgetting_s`, and with baselines `retrain_*_s`, `finetune_*_s`; plus
+`newest_accuracy`, `newest_log_loss`, `newest_rows`."""
 
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,9 @@ from trainplat.learning.checkpoint import load_checkpoint_document
 from trainplat.learning.encoding import FeatureEncoder
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, train_from_scratch, update
-from trainplat.learning.metrics import accuracy, log_loss, roc_auc
-from trainplat.learning.model import TransformerTimeSeriesModel, predict_probabilities
+from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import error_metric_names
+from trainplat.learning.scoring import score
 from trainplat.tasks.context import TaskContext
 from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import JsonValue, ModelEvaluation, TaskResult
@@ -45,23 +49,46 @@ class EvaluateWindowsArgs(BaseModel):
 
 
 def window_metrics(scorer: Scorer, data: TrainingSetData) -> dict[str, float]:
-    """auc (when both classes occur), accuracy, log_loss, rows."""
+    """Every output's metrics on one window (`scoring.score`)."""
     model, encoder = scorer
-    batch = encoder.encode(data)
-    probabilities = predict_probabilities(model, batch, 1024).double().numpy()
-    metrics = {
-        "accuracy": accuracy(data.label, probabilities),
-        "log_loss": log_loss(data.label, probabilities),
-        "rows": float(data.rows),
-    }
-    if 0 < data.label.sum() < data.rows:
-        metrics["auc"] = roc_auc(data.label, probabilities)
-    return metrics
+    return score(model, encoder, data)
 
 
-def _mean_auc(per_window: list[dict[str, float]]) -> float | None:
-    values = [m["auc"] for m in per_window if "auc" in m]
+def _mean(per_window: list[dict[str, float]], key: str) -> float | None:
+    values = [m[key] for m in per_window if key in m]
     return float(np.mean(values)) if values else None
+
+
+def _worse_by(key: str, reference: float, value: float) -> float:
+    """How much worse `value` is than `reference` (AUC: higher is better; errors: lower)."""
+    return reference - value if key == "auc" else value - reference
+
+
+def _summary(per: dict[str, list[dict[str, float]]], keys: list[str]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for key in keys:
+        for name, results in per.items():
+            prefix = "" if name == "model" else f"{name}_"
+            if key in results[0]:
+                metrics[f"{prefix}newest_{key}"] = results[0][key]
+            mean = _mean(results[1:], key)
+            if mean is not None:
+                metrics[f"{prefix}earlier_{key}"] = mean
+        if "parent" not in per:
+            continue
+        if f"newest_{key}" in metrics and f"parent_newest_{key}" in metrics:
+            metrics[f"newest_gain_{key}"] = -_worse_by(
+                key, metrics[f"parent_newest_{key}"], metrics[f"newest_{key}"]
+            )
+        drops = [
+            _worse_by(key, p[key], m[key])
+            for p, m in zip(per["parent"][1:], per["model"][1:], strict=True)
+            if key in p and key in m
+        ]
+        if drops:
+            metrics[f"forgetting_{key}"] = float(np.mean(drops))
+            metrics[f"max_forgetting_{key}"] = float(np.max(drops))
+    return metrics
 
 
 def evaluate_windows(
@@ -97,7 +124,10 @@ def evaluate_windows(
         hyper = Hyperparameters(baseline_epochs, seed, batch_size, learning_rate)
         context.report_progress(0.1, "training the full-retrain baseline")
         retrain = train_from_scratch(
-            [*earlier_data, train_newest], architecture=architecture, hyper=hyper
+            [*earlier_data, train_newest],
+            architecture=architecture,
+            hyper=hyper,
+            outputs=encoder.outputs,
         )
         scorers["retrain"] = (retrain.model, retrain.encoder)
         context.report_progress(0.4, "training the naive fine-tune baseline")
@@ -116,28 +146,13 @@ def evaluate_windows(
             per[name].append(window_metrics(scorer, data))
         context.report_progress(0.7 + 0.3 * (index + 1) / len(windows), f"window {index + 1}")
 
-    metrics: dict[str, float] = {}
-    for name, results in per.items():
-        prefix = "" if name == "model" else f"{name}_"
-        if "auc" in results[0]:
-            metrics[f"{prefix}newest_auc"] = results[0]["auc"]
-        mean = _mean_auc(results[1:])
-        if mean is not None:
-            metrics[f"{prefix}earlier_auc"] = mean
-    metrics["newest_accuracy"] = per["model"][0]["accuracy"]
-    metrics["newest_log_loss"] = per["model"][0]["log_loss"]
-    metrics["newest_rows"] = per["model"][0]["rows"]
-    if "parent" in per:
-        if "newest_auc" in metrics and "parent_newest_auc" in metrics:
-            metrics["newest_gain_auc"] = metrics["newest_auc"] - metrics["parent_newest_auc"]
-        drops = [
-            p["auc"] - m["auc"]
-            for p, m in zip(per["parent"][1:], per["model"][1:], strict=True)
-            if "auc" in p and "auc" in m
-        ]
-        if drops:
-            metrics["forgetting_auc"] = float(np.mean(drops))
-            metrics["max_forgetting_auc"] = float(np.max(drops))
+    scores = ["auc", *error_metric_names(encoder.outputs)]
+    metrics = _summary(per, scores)
+    on_newest = per["model"][0]
+    metrics.update(
+        {f"newest_{k}": on_newest[k] for k in ("accuracy", "log_loss") if k in on_newest}
+    )
+    metrics["newest_rows"] = on_newest["rows"]
 
     table: list[dict[str, Any]] = []
     for index, (path, role, _) in enumerate(windows):
@@ -145,8 +160,9 @@ def evaluate_windows(
         for name, results in per.items():
             prefix = "" if name == "model" else f"{name}_"
             row.update({f"{prefix}{key}": value for key, value in results[index].items()})
-        if "auc" in row and "parent_auc" in row and role == "earlier":
-            row["forgetting_auc"] = row["parent_auc"] - row["auc"]
+        for key in scores:
+            if key in row and f"parent_{key}" in row and role == "earlier":
+                row[f"forgetting_{key}"] = _worse_by(key, row[f"parent_{key}"], row[key])
         table.append(row)
     outputs: dict[str, JsonValue] = {**metrics, "windows": table}
     evaluation = ModelEvaluation(artifact_hash=file_sha256(model), metrics=metrics)

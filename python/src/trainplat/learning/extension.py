@@ -2,8 +2,9 @@
 
 `extend_encoder` keeps every known feature, value and normalisation statistic where it was
 and appends what the new data adds: numeric features (with statistics fitted on the new
-data) and categorical values and features. `extend_model` builds the model for the grown
-encoder and copies the parent's weights into it so that it computes the same function:
+data) and categorical values and features; the outputs stay the parent's. `extend_model`
+builds the model for the grown encoder and copies the parent's weights into it so that it
+computes the same function:
 
 * new numeric features get zero columns in the input projection (for their values and
   their missing flags), so they contribute nothing until training moves them;
@@ -46,7 +47,7 @@ def extend_encoder(encoder: FeatureEncoder, data: TrainingSetData) -> FeatureEnc
         old = vocabularies.get(name, ())
         seen = set(old)
         vocabularies[name] = old + tuple(v for v in values if v not in seen)
-    return FeatureEncoder(tuple(names), tuple(means), tuple(stds), vocabularies)
+    return FeatureEncoder(tuple(names), tuple(means), tuple(stds), vocabularies, encoder.outputs)
 
 
 def extend_model(

@@ -32,4 +32,5 @@ def select_rows(data: TrainingSetData, rows: npt.NDArray[np.bool_]) -> TrainingS
         valid=data.valid[rows],
         numeric={name: values[rows] for name, values in data.numeric.items()},
         categorical={name: values[rows] for name, values in data.categorical.items()},
+        entity=None if data.entity is None else data.entity[rows],
     )

@@ -10,11 +10,12 @@ import torch
 
 from trainplat.datasets.training_set_file import TrainingSetData
 from trainplat.learning.checkpoint import build_model
-from trainplat.learning.data import concat_training_sets
+from trainplat.learning.data import concat_batches, concat_training_sets
 from trainplat.learning.encoding import FeatureEncoder
 from trainplat.learning.extension import extend_encoder, extend_model, new_inputs
 from trainplat.learning.loop import EpochCallback, FitReport, fit
 from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import DEFAULT_OUTPUTS, Output
 from trainplat.learning.plugins import AnyPluginConfig, build_plugin
 
 
@@ -46,8 +47,8 @@ def update(
     on_epoch: EpochCallback | None = None,
 ) -> Trained:
     """A child of `parent` trained on `data` with `plugins`; with no plugins this is naive
-    fine-tuning. `earlier` are earlier windows' training sets (replay, EWC). `parent` is not
-    modified."""
+    fine-tuning. `earlier` are earlier windows' training sets (replay, EWC). The child has
+    the parent's outputs. `parent` is not modified."""
     torch.manual_seed(hyper.seed)
     encoder = extend_encoder(parent_encoder, data)
     model = extend_model(
@@ -73,16 +74,18 @@ def train_from_scratch(
     *,
     architecture: dict[str, Any],
     hyper: Hyperparameters = Hyperparameters(),
+    outputs: Sequence[Output] = DEFAULT_OUTPUTS,
     on_epoch: EpochCallback | None = None,
 ) -> Trained:
-    """The full-retrain (JOINT) baseline: a fresh model on every window so far."""
+    """A fresh model on every window so far (with one set, `learning.train`; with all
+    windows, the full-retrain JOINT baseline). Each set is encoded on its own, so no
+    forecast target of one window comes from another (`targets.py`)."""
     torch.manual_seed(hyper.seed)
-    data = concat_training_sets(sets)
-    encoder = FeatureEncoder.fit(data)
+    encoder = FeatureEncoder.fit(concat_training_sets(sets), outputs)
     model = build_model(encoder, architecture)
     report = fit(
         model,
-        encoder.encode(data),
+        concat_batches([encoder.encode(data) for data in sets]),
         epochs=hyper.epochs,
         seed=hyper.seed,
         batch_size=hyper.batch_size,

@@ -15,14 +15,14 @@ from trainplat.datasets.version import content_hash, file_sha256
 from trainplat.learning.checkpoint import load_checkpoint_document, save_checkpoint
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, update
-from trainplat.learning.metrics import roc_auc
-from trainplat.learning.model import predict_probabilities
+from trainplat.learning.outputs import outputs_to_json
 from trainplat.learning.plugins import (
     AnyPluginConfig,
     DistillationConfig,
     EwcConfig,
     ReplayConfig,
 )
+from trainplat.learning.scoring import training_metrics
 from trainplat.learning.train import MANIFEST_FILE, MODEL_FILE
 from trainplat.tasks.atomic import write_json_atomic
 from trainplat.tasks.context import TaskContext
@@ -48,6 +48,7 @@ class IncrementalUpdateArgs(BaseModel):
     replay: bool = True
     replay_size: int = Field(2000, ge=1)
     replay_weight: float = Field(1.0, ge=0.0)
+    replay_batch_fraction: float = Field(1.0, gt=0.0, le=10.0)
     ewc: bool = False
     ewc_lambda: float = Field(100.0, ge=0.0)
 
@@ -78,7 +79,12 @@ def plugin_configs(args: IncrementalUpdateArgs) -> list[AnyPluginConfig]:
         )
     if args.replay:
         configs.append(
-            ReplayConfig(size=args.replay_size, weight=args.replay_weight, seed=args.seed)
+            ReplayConfig(
+                size=args.replay_size,
+                weight=args.replay_weight,
+                batch_fraction=args.replay_batch_fraction,
+                seed=args.seed,
+            )
         )
     if args.ewc:
         configs.append(EwcConfig(lambda_=args.ewc_lambda, seed=args.seed))
@@ -103,6 +109,7 @@ def incremental_update(
     replay: bool = True,
     replay_size: int = 2000,
     replay_weight: float = 1.0,
+    replay_batch_fraction: float = 1.0,
     ewc: bool = False,
     ewc_lambda: float = 100.0,
 ) -> TaskResult:
@@ -122,6 +129,7 @@ def incremental_update(
         replay=replay,
         replay_size=replay_size,
         replay_weight=replay_weight,
+        replay_batch_fraction=replay_batch_fraction,
         ewc=ewc,
         ewc_lambda=ewc_lambda,
     )
@@ -161,15 +169,11 @@ def incremental_update(
 
     metrics: dict[str, float] = {
         "train_loss": child.report.loss,
-        "train_rows": float(data.rows),
+        **training_metrics(child.model, child.encoder, data),
         **{f"loss_{name}": value for name, value in child.report.terms.items()},
         **child.report.plugin_metrics,
         **child.added,
     }
-    if 0 < data.label.sum() < data.rows:
-        batch = child.encoder.encode(data)
-        probabilities = predict_probabilities(child.model, batch, 1024).double().numpy()
-        metrics["train_auc"] = roc_auc(data.label, probabilities)
 
     model_path = (context.task_dir / MODEL_FILE).resolve()
     save_checkpoint(model_path, child.model, child.encoder, architecture)
@@ -183,6 +187,7 @@ def incremental_update(
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "history": int(data.valid.shape[1]),
+        "outputs": outputs_to_json(child.encoder.outputs),
         "holdout_fraction": args.holdout_fraction,
         "parent_artifact_hash": parent_hash,
         "plugins": [c.model_dump() for c in configs],

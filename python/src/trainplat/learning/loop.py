@@ -1,15 +1,16 @@
-"""The training loop with plugins: mini-batch AdamW on binary cross-entropy plus whatever
-terms the plugins add. Deterministic given the seed: the batch order comes from a generator
+"""The training loop with plugins: mini-batch AdamW on the outputs' weighted task loss
+(`outputs.task_loss`: BCE for a classification, MSE for numeric outputs) plus whatever terms
+the plugins add. Deterministic given the seed: the batch order comes from a generator
 of its own, so it does not depend on how the model was initialised."""
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torch.nn import functional
 
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import task_loss
 from trainplat.learning.plugins.base import TrainingPlugin
 
 # (epoch 1-based, epochs, mean total loss, mean of each named term) after every epoch.
@@ -39,7 +40,7 @@ def fit(
         plugin.before_training(model)
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     shuffle = torch.Generator().manual_seed(seed)
-    rows = int(batch.label.numel())
+    rows = batch.rows
     loss_mean, term_means = float("nan"), dict[str, float]()
     for epoch in range(epochs):
         model.train()
@@ -47,10 +48,10 @@ def fit(
         for index in torch.split(torch.randperm(rows, generator=shuffle), batch_size):
             part = batch.select(index)
             optimiser.zero_grad()
-            logits = model(part.numeric, part.categorical, part.log_age, part.padding)
-            terms = {"task": functional.binary_cross_entropy_with_logits(logits, part.label)}
+            predictions = model.run(part)
+            terms = {"task": task_loss(model.outputs, predictions, part.targets)}
             for plugin in plugins:
-                terms.update(plugin.loss_terms(model, part, logits))
+                terms.update(plugin.loss_terms(model, part, predictions))
             loss = torch.stack(list(terms.values())).sum()
             torch.autograd.backward(loss)
             optimiser.step()

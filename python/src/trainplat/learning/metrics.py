@@ -34,12 +34,3 @@ def accuracy(labels: IntArray, probabilities: FloatArray, threshold: float = 0.5
 def log_loss(labels: IntArray, probabilities: FloatArray) -> float:
     clipped = np.clip(probabilities, _EPSILON, 1.0 - _EPSILON)
     return float(-(labels * np.log(clipped) + (1 - labels) * np.log(1.0 - clipped)).mean())
-
-
-def classification_metrics(labels: IntArray, probabilities: FloatArray) -> dict[str, float]:
-    return {
-        "auc": roc_auc(labels, probabilities),
-        "accuracy": accuracy(labels, probabilities),
-        "log_loss": log_loss(labels, probabilities),
-        "rows": float(labels.size),
-    }

@@ -1,4 +1,5 @@
-"""A small Transformer classifier over irregular time series of feature snapshots."""
+"""A small Transformer over irregular time series of feature snapshots, with one or more
+output heads (`outputs.py`)."""
 
 from collections.abc import Sequence
 
@@ -6,6 +7,7 @@ import torch
 from torch import nn
 
 from trainplat.learning.encoding import PAD_OR_MISSING, EncodedBatch
+from trainplat.learning.outputs import DEFAULT_OUTPUTS, Output, classification_index
 
 
 class TimeDeltaEncoding(nn.Module):
@@ -32,7 +34,8 @@ class TransformerTimeSeriesModel(nn.Module):
     """numeric (normalised with the training statistics kept as buffers, missing values
     zeroed and flagged) + time encoding -> one projection; plus one embedding per categorical
     feature (row 0 missing/padding, row 1 out-of-vocabulary); a Transformer encoder with
-    padding masked; the label-time position and the mean over real positions -> a logit."""
+    padding masked; the label-time position and the mean over real positions -> one value per
+    output (a logit for a classification, a normalised value for a numeric output)."""
 
     numeric_mean: torch.Tensor
     numeric_std: torch.Tensor
@@ -47,8 +50,10 @@ class TransformerTimeSeriesModel(nn.Module):
         heads: int = 4,
         layers: int = 2,
         dropout: float = 0.1,
+        outputs: Sequence[Output] = DEFAULT_OUTPUTS,
     ) -> None:
         super().__init__()
+        self.outputs = tuple(outputs)  # read by the losses; the weights hold no copy of it
         self.register_buffer("numeric_mean", torch.tensor(numeric_mean, dtype=torch.float32))
         self.register_buffer("numeric_std", torch.tensor(numeric_std, dtype=torch.float32))
         self.time_encoding = TimeDeltaEncoding()
@@ -62,7 +67,10 @@ class TransformerTimeSeriesModel(nn.Module):
         )
         # Nested tensors only pay off for long, ragged batches; they also warn on CPU.
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.head = nn.Sequential(nn.LayerNorm(2 * d_model), nn.Linear(2 * d_model, 1))
+        # One column per output; with one output the layout of the original classifier.
+        self.head = nn.Sequential(
+            nn.LayerNorm(2 * d_model), nn.Linear(2 * d_model, len(self.outputs))
+        )
 
     def forward(
         self,
@@ -72,7 +80,7 @@ class TransformerTimeSeriesModel(nn.Module):
         padding: torch.Tensor,
     ) -> torch.Tensor:
         """numeric [n, h, f] with NaN missing; categorical [n, h, c]; log_age, padding [n, h].
-        Returns logits [n]."""
+        Returns [n, outputs]."""
         missing = torch.isnan(numeric)
         normalised = (torch.nan_to_num(numeric) - self.numeric_mean) / self.numeric_std
         normalised = normalised.masked_fill(missing, 0.0)
@@ -85,18 +93,34 @@ class TransformerTimeSeriesModel(nn.Module):
         mean = (encoded * real).sum(dim=1) / real.sum(dim=1).clamp(min=1.0)
         # Positions are right-aligned: the last one is the snapshot at the label time.
         pooled = torch.cat((encoded[:, -1], mean), dim=-1)
-        logits: torch.Tensor = self.head(pooled).squeeze(-1)
-        return logits
+        predictions: torch.Tensor = self.head(pooled)
+        return predictions
+
+    def run(self, batch: EncodedBatch) -> torch.Tensor:
+        """forward on an encoded batch: [n, outputs]."""
+        predictions: torch.Tensor = self(
+            batch.numeric, batch.categorical, batch.log_age, batch.padding
+        )
+        return predictions
+
+
+def predict(
+    model: TransformerTimeSeriesModel, batch: EncodedBatch, batch_size: int
+) -> torch.Tensor:
+    """Raw predictions [n, outputs] in eval mode, `batch_size` rows at a time."""
+    model.eval()
+    parts = []
+    with torch.inference_mode():
+        for index in torch.split(torch.arange(batch.rows), batch_size):
+            parts.append(model.run(batch.select(index)))
+    return torch.cat(parts) if parts else torch.zeros(0, len(model.outputs))
 
 
 def predict_probabilities(
     model: TransformerTimeSeriesModel, batch: EncodedBatch, batch_size: int
 ) -> torch.Tensor:
-    model.eval()
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, int(batch.label.numel()), batch_size):
-            part = batch.select(torch.arange(start, min(start + batch_size, batch.label.numel())))
-            logits = model(part.numeric, part.categorical, part.log_age, part.padding)
-            outputs.append(torch.sigmoid(logits))
-    return torch.cat(outputs) if outputs else torch.zeros(0)
+    """The classification output's probabilities [n]."""
+    index = classification_index(model.outputs)
+    if index is None:
+        raise ValueError("the model has no classification output")
+    return torch.sigmoid(predict(model, batch, batch_size)[:, index])

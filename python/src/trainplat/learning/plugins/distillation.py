@@ -2,21 +2,23 @@
 on the new data into the model being trained, so it keeps answering as the parent did
 where the new labels do not say otherwise.
 
-For one binary output with temperature T the term is
-`alpha * T^2 * KL(sigmoid(parent / T) || sigmoid(model / T))`, averaged over the batch: zero
-when the model agrees with the parent, and with the T^2 scaling of Hinton et al. (2015) so
-its gradient does not shrink as T grows."""
+The term is `alpha * outputs.distillation_loss`, summed over the outputs with their loss
+weights: for a classification output `T^2 * KL(sigmoid(parent / T) || sigmoid(model / T))`
+(temperature T; the T^2 of Hinton et al. (2015) keeps its gradient from shrinking as T
+grows), for a regression or forecast output the squared difference between the model's and
+the parent's normalised predictions; averaged over the batch, zero where the model agrees
+with the parent."""
 
 import copy
 from typing import Literal
 
 import torch
 from pydantic import Field
-from torch.nn import functional
 from typing_extensions import override
 
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import distillation_loss
 from trainplat.learning.plugins.base import PluginConfig, TrainingPlugin
 
 
@@ -24,14 +26,6 @@ class DistillationConfig(PluginConfig):
     type: Literal["lwf"] = "lwf"
     temperature: float = Field(2.0, gt=0.0, le=100.0)
     alpha: float = Field(1.0, ge=0.0)
-
-
-def binary_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor) -> torch.Tensor:
-    """KL(Bernoulli(sigmoid(teacher)) || Bernoulli(sigmoid(student))) per element, stable."""
-    p = torch.sigmoid(teacher_logits)
-    log_p, log_not_p = functional.logsigmoid(teacher_logits), functional.logsigmoid(-teacher_logits)
-    log_q, log_not_q = functional.logsigmoid(student_logits), functional.logsigmoid(-student_logits)
-    return p * (log_p - log_q) + (1.0 - p) * (log_not_p - log_not_q)
 
 
 class DistillationPlugin(TrainingPlugin):
@@ -49,17 +43,16 @@ class DistillationPlugin(TrainingPlugin):
 
     @override
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, logits: torch.Tensor
+        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         if self._teacher is None:
             raise RuntimeError("before_training was not called")
         with torch.no_grad():
-            teacher_logits = self._teacher(
-                batch.numeric, batch.categorical, batch.log_age, batch.padding
-            )
-        t = self.config.temperature
-        kl = binary_kl(teacher_logits / t, logits / t).mean()
-        term = self.config.alpha * t * t * kl
+            teacher = self._teacher.run(batch)
+        gap = distillation_loss(
+            model.outputs, predictions, teacher, temperature=self.config.temperature
+        )
+        term = self.config.alpha * gap
         self._last = float(term.detach())
         return {"distillation": term}
 

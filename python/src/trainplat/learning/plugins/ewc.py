@@ -11,12 +11,12 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch.nn import functional
 from typing_extensions import override
 
 from trainplat.learning.data import concat_batches
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import task_loss
 from trainplat.learning.plugins.base import PluginConfig, TrainingPlugin
 
 
@@ -35,11 +35,13 @@ def fisher_diagonal(
     model.eval()
     fisher = {n: torch.zeros_like(p) for n, p in model.named_parameters() if p.requires_grad}
     batches = 0
-    for index in torch.split(torch.arange(int(data.label.numel())), batch_size):
+    for index in torch.split(torch.arange(data.rows), batch_size):
         part = data.select(index)
         model.zero_grad(set_to_none=True)
-        logits = model(part.numeric, part.categorical, part.log_age, part.padding)
-        torch.autograd.backward(functional.binary_cross_entropy_with_logits(logits, part.label))
+        loss = task_loss(model.outputs, model.run(part), part.targets)
+        if not loss.requires_grad:  # no output has a target in this batch
+            continue
+        torch.autograd.backward(loss)
         for name, parameter in model.named_parameters():
             if parameter.grad is not None:
                 fisher[name] += parameter.grad.detach() ** 2
@@ -63,7 +65,7 @@ class EwcPlugin(TrainingPlugin):
         if self._data is None:
             self._fisher = {n: torch.zeros_like(p) for n, p in self._anchor.items()}
             return
-        rows = int(self._data.label.numel())
+        rows = self._data.rows
         draw = torch.Generator().manual_seed(self.config.seed)
         sample = self._data.select(torch.randperm(rows, generator=draw)[: self.config.fisher_rows])
         self._fisher = fisher_diagonal(model, sample, batch_size=self.config.fisher_batch_size)
@@ -78,7 +80,7 @@ class EwcPlugin(TrainingPlugin):
 
     @override
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, logits: torch.Tensor
+        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         term = self.penalty(model)
         self._last = float(term.detach())

@@ -1,19 +1,22 @@
 """Experience replay: a bounded reservoir sample of the rows of earlier training sets
-(windows), rehearsed alongside the new data. Every step draws as many remembered rows as
-the step's batch holds and adds `weight * BCE` on them to the loss."""
+(windows), rehearsed alongside the new data. Every step draws `batch_fraction` times as
+many remembered rows as the step's batch holds (rounded up; 1.0 = as many, 0.25 = a
+quarter, which costs a quarter of the extra forward and backward work) and adds
+`weight * task loss` on them (`outputs.task_loss`, all outputs with their weights)."""
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
 import torch
 from pydantic import Field
-from torch.nn import functional
 from typing_extensions import override
 
 from trainplat.learning.data import concat_batches
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
+from trainplat.learning.outputs import task_loss
 from trainplat.learning.plugins.base import PluginConfig, TrainingPlugin
 from trainplat.learning.plugins.reservoir import ReservoirBuffer
 
@@ -22,6 +25,7 @@ class ReplayConfig(PluginConfig):
     type: Literal["replay"] = "replay"
     size: int = Field(2000, ge=1, le=10_000_000)
     weight: float = Field(1.0, ge=0.0)
+    batch_fraction: float = Field(1.0, gt=0.0, le=10.0)  # remembered rows per new row
     seed: int = 0
 
 
@@ -31,7 +35,7 @@ def reservoir_sample(
     """A uniform sample of at most `size` rows over all `earlier` batches, taken as one
     stream in order (the oldest window first); None when there are no rows."""
     buffer = ReservoirBuffer(capacity=size, seed=seed)
-    offsets = np.cumsum([0] + [int(b.label.numel()) for b in earlier])
+    offsets = np.cumsum([0] + [b.rows for b in earlier])
     for index in range(len(earlier)):
         buffer.offer(np.arange(offsets[index], offsets[index + 1], dtype=np.int64))
     chosen = np.sort(buffer.items)
@@ -58,21 +62,18 @@ class ReplayPlugin(TrainingPlugin):
 
     @override
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, logits: torch.Tensor
+        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         if self.memory is None:
             return {}
-        held = int(self.memory.label.numel())
-        count = min(held, int(batch.label.numel()))
+        held = self.memory.rows
+        count = min(held, math.ceil(self.config.batch_fraction * batch.rows))
         part = self.memory.select(torch.randperm(held, generator=self._draw)[:count])
-        replayed = model(part.numeric, part.categorical, part.log_age, part.padding)
-        term = self.config.weight * functional.binary_cross_entropy_with_logits(
-            replayed, part.label
-        )
+        term = self.config.weight * task_loss(model.outputs, model.run(part), part.targets)
         self._last = float(term.detach())
         return {"replay": term}
 
     @override
     def after_training(self, model: TransformerTimeSeriesModel) -> dict[str, float]:
-        rows = 0 if self.memory is None else int(self.memory.label.numel())
+        rows = 0 if self.memory is None else self.memory.rows
         return {"replay_rows": float(rows), "replay_loss": self._last}
