@@ -24,6 +24,7 @@ build:
 venv: $(VENV_STAMP)
 
 $(VENV_STAMP): python/pyproject.toml
+	scripts/python-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	if [ -f $(TORCH_WHEEL) ]; then $(VENV)/bin/pip install --quiet $(TORCH_WHEEL); fi

@@ -2,6 +2,7 @@
 
 import socket
 
+import MySQLdb
 import pymysql
 import pytest
 from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -64,6 +65,22 @@ def test_connection_losses_are_transient(code: int) -> None:
     assert is_transient(_operational(code))
 
 
+@pytest.mark.parametrize("code", [2002, 2003, 2006, 2013, 2055])
+def test_mysqlclient_connection_losses_are_transient(code: int) -> None:
+    # The engine's driver is mysqlclient: its errors, wrapped by SQLAlchemy or not.
+    lost = MySQLdb.OperationalError(code, "lost")
+    assert is_transient(OperationalError("SELECT 1", (), lost))
+    assert is_transient(lost)
+    assert is_transient(MySQLdb.InterfaceError(0, ""))  # already closed
+    assert not is_transient(MySQLdb.ProgrammingError(1064, "syntax"))
+    assert not is_transient(MySQLdb.OperationalError(1045, "access denied"))
+
+
+def test_engine_uses_mysqlclient_whatever_the_url_driver() -> None:
+    engine = engine_for(ServerConfig("mysql+pymysql://u@127.0.0.1:1/db"))
+    assert engine.dialect.driver == "mysqldb"
+
+
 def test_sql_errors_are_not_transient() -> None:
     syntax = ProgrammingError("SELEC", (), pymysql.err.ProgrammingError(1064, "syntax"))
     assert not is_transient(syntax)
@@ -102,7 +119,8 @@ def test_unreachable_server_fails_after_retries() -> None:
         retry=RetryPolicy(attempts=3, sleep=sleeps.append),
     )
 
-    with pytest.raises(OperationalError, match="2003"):
+    # libmariadb (mysqlclient) says 2002 for a refused TCP connection, pymysql 2003.
+    with pytest.raises(OperationalError, match=r"200[23]"):
         source.ping()
     assert len(sleeps) == 2
 

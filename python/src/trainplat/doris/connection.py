@@ -1,8 +1,11 @@
 """Connections to MySQL-protocol sources (Apache Doris, MariaDB): one pooled SQLAlchemy
 engine per source configuration and process, and retries of transient failures.
 
-pymysql (pure Python) speaks the protocol for both. Passwords never travel in URLs or
-task inputs: they are read from the environment variable the configuration names."""
+mysqlclient (MySQLdb, a C extension over libmariadb) speaks the protocol for both: it
+decodes rows about five times faster than pure-Python pymysql, which reading millions of
+snapshots is bound by. The URL's driver suffix (`+pymysql`) is accepted for compatibility
+and names only the dialect. Passwords never travel in URLs or task inputs: they are read
+from the environment variable the configuration names."""
 
 import hashlib
 import logging
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import MySQLdb
 import pymysql
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Engine, make_url
@@ -24,21 +28,26 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# URL scheme -> dialect name. The engine always uses SQLAlchemy's mysql+pymysql driver.
+# URL scheme -> dialect name. The engine always uses SQLAlchemy's mysql+mysqldb driver.
 SCHEMES = {
     "doris": "doris",
     "doris+pymysql": "doris",
+    "doris+mysqldb": "doris",
     "mysql": "mariadb",
     "mysql+pymysql": "mariadb",
+    "mysql+mysqldb": "mariadb",
     "mariadb": "mariadb",
     "mariadb+pymysql": "mariadb",
+    "mariadb+mysqldb": "mariadb",
 }
+DRIVER = "mysql+mysqldb"
 DEFAULT_PORTS = {"doris": 9030, "mariadb": 3306}
 
-# Client errors meaning "the connection, not the statement, failed": 2003 can't connect,
-# 2006 server has gone away, 2013 lost connection during query, 2055 lost connection at
-# reading/writing. SQL errors (syntax, unknown column, ...) are never retried.
-TRANSIENT_MYSQL_CODES = frozenset({2003, 2006, 2013, 2055})
+# Client errors meaning "the connection, not the statement, failed": 2002 and 2003 can't
+# connect (libmariadb reports a refused TCP connection as 2002), 2006 server has gone away,
+# 2013 lost connection during query, 2055 lost connection at reading/writing. SQL errors
+# (syntax, unknown column, ...) are never retried.
+TRANSIENT_MYSQL_CODES = frozenset({2002, 2003, 2006, 2013, 2055})
 
 _DATABASE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -156,7 +165,7 @@ def dispose_engines() -> None:
 def _create_engine(config: ServerConfig, password: str | None) -> Engine:
     parsed = config.parsed_url()
     url = URL.create(
-        "mysql+pymysql",
+        DRIVER,
         username=parsed.username,
         password=password,
         host=parsed.host,
@@ -190,12 +199,13 @@ def is_transient(error: BaseException) -> bool:
         error = error.orig if error.orig is not None else error
     if isinstance(error, ConnectionError):  # reset, aborted, broken pipe
         return True
-    if isinstance(error, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+    # Both drivers' classes: the engine uses mysqlclient; pymysql's are kept for callers
+    # that hand in their own connections' errors.
+    interface = (MySQLdb.InterfaceError, pymysql.err.InterfaceError)
+    if isinstance(error, (MySQLdb.OperationalError, pymysql.err.OperationalError, *interface)):
         code = error.args[0] if error.args else None
-        # InterfaceError(0, '') is pymysql's "this connection is already closed".
-        return code in TRANSIENT_MYSQL_CODES or (
-            isinstance(error, pymysql.err.InterfaceError) and code == 0
-        )
+        # InterfaceError(0, '') is the drivers' "this connection is already closed".
+        return code in TRANSIENT_MYSQL_CODES or (isinstance(error, interface) and code == 0)
     return False
 
 

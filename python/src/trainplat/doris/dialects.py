@@ -16,6 +16,7 @@ from trainplat.doris.schema import TABLE, decode_time, encode_time
 
 # Column order of every SELECT; features (or the projected keys) follow.
 ROW_COLUMNS = ("uuid", "node_id", "time", "is_tag", "created_at")
+TIME_COLUMNS = frozenset({"time", "created_at"})
 WRITE_COLUMNS = ("uuid", "node_id", "time", "features", "is_tag", "created_at")
 
 Statement = tuple[str, list[Any]]
@@ -51,6 +52,12 @@ class Dialect(ABC):
     def version_sql(self) -> str:
         return "SELECT VERSION(), @@version_comment"
 
+    def time_select(self, column: str) -> str:
+        """How a time column is fetched. Text where the server can give it: drivers turn
+        DATETIME into a datetime object one value at a time in Python, Arrow parses a
+        column of text in one call."""
+        return self.quote(column)
+
     # Statements built from the pieces above, the same for every dialect.
 
     def _where(self, query: WindowQuery) -> Statement:
@@ -68,7 +75,11 @@ class Dialect(ABC):
         return " AND ".join(clauses), params
 
     def _select_list(self, query: WindowQuery) -> str:
-        columns = [self.quote(name) for name in ROW_COLUMNS]
+        # No aliases: ORDER BY `time` must name the column (and use its index), not the text.
+        columns = [
+            self.time_select(name) if name in TIME_COLUMNS else self.quote(name)
+            for name in ROW_COLUMNS
+        ]
         if query.feature_keys is None:
             columns.append(self.quote("features"))
         else:
@@ -175,6 +186,10 @@ class _MySqlProtocolDialect(Dialect, ABC):
     def quote(self, identifier: str) -> str:
         return f"`{identifier}`"
 
+    def time_select(self, column: str) -> str:
+        # 'YYYY-MM-DD hh:mm:ss.ffffff' (UTC wall-clock time, see time_param).
+        return f"CAST({self.quote(column)} AS CHAR)"
+
     def time_param(self, moment: datetime) -> Any:
         # DATETIME(6) holds UTC wall-clock time; the session runs with time_zone '+00:00'.
         return moment.astimezone(UTC).replace(tzinfo=None)
@@ -259,6 +274,9 @@ PROPERTIES (
 )
 """,
         )
+
+    def time_select(self, column: str) -> str:
+        return f"CAST({self.quote(column)} AS STRING)"
 
     def feature_expression(self, key: str) -> str:
         # JSONB_EXTRACT returns a JSON value; as a string it is the value's JSON text.

@@ -30,10 +30,12 @@ from trainplat.doris.cache import (
     check_cache_url,
     open_cache,
 )
+from trainplat.doris.chunk import SnapshotChunk, times_us
 from trainplat.doris.keys import validate_feature_key
 from trainplat.doris.parse import REJECT_REASONS, ChunkParser, FeatureSchema, SchemaInference
+from trainplat.doris.prefetch import prefetched
 from trainplat.doris.query import WindowQuery
-from trainplat.doris.schema import SnapshotRow, encode_time
+from trainplat.doris.schema import encode_time
 from trainplat.doris.snapshot_file import (
     COMPRESSION,
     MANIFEST_FILE,
@@ -62,7 +64,7 @@ _SCHEMA_PASS_SHARE = 0.2
 DEFAULT_OPEN_TTL_S = 60
 DEFAULT_SETTLE_S = 300
 
-ReadFunction = Callable[[WindowQuery, int], Iterator[list[SnapshotRow]]]
+ReadFunction = Callable[[WindowQuery, int], Iterator[SnapshotChunk]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -236,9 +238,8 @@ def extract(
         "read_timeout_s": read_timeout_s,
     }
     with open_source(source, source_url, password_env, **pool) as snapshots:
-        total = snapshots.count(query)
         stats, schema, schema_source = _extract(
-            context, total, snapshots.read, query, output, chunk_rows, explicit, schema_sample_rows
+            context, snapshots.read_chunks, query, output, chunk_rows, explicit, schema_sample_rows
         )
     summary = _summary(output, stats, schema, schema_source, query, identity)
     write_manifest(context.task_dir / MANIFEST_FILE, {"format": MANIFEST_FORMAT, **summary})
@@ -264,7 +265,6 @@ def extract(
 
 def _extract(
     context: TaskContext,
-    total: int,
     read: ReadFunction,
     query: WindowQuery,
     output: Path,
@@ -274,13 +274,17 @@ def _extract(
 ) -> tuple[WriteStats, FeatureSchema, str]:
     requested = list(query.feature_keys) if query.feature_keys is not None else None
     share = 0.0
+
+    def chunks_of_window() -> Iterator[SnapshotChunk]:
+        return prefetched(read(query, chunk_rows))
+
     if explicit is not None:
-        schema, source, chunks = explicit, "explicit", read(query, chunk_rows)
+        schema, source, chunks = explicit, "explicit", chunks_of_window()
     elif sample_rows is not None:
         # One pass: the sample's chunks are kept and written first, then the rest follows.
-        chunks = read(query, chunk_rows)
+        chunks = chunks_of_window()
         inference = SchemaInference(requested)
-        sample: list[list[SnapshotRow]] = []
+        sample: list[SnapshotChunk] = []
         for chunk in chunks:
             sample.append(chunk)
             inference.add(chunk)
@@ -289,26 +293,39 @@ def _extract(
         schema, source = inference.schema(), "inferred_sample"
         chunks = itertools.chain(sample, chunks)
     else:
-        context.report_progress(0.0, f"discovering features of {total} rows")
+        context.report_progress(0.0, "discovering features")
         inference = SchemaInference(requested)
-        for chunk in read(query, chunk_rows):
+        for chunk in chunks_of_window():
             inference.add(chunk)
-            done = inference.rows / total if total else 1.0
             context.report_progress(
-                _SCHEMA_PASS_SHARE * min(done, 1.0), f"{inference.rows}/{total} rows scanned"
+                _SCHEMA_PASS_SHARE * _window_position(chunk, query),
+                f"{inference.rows} rows scanned",
             )
         schema, source, share = inference.schema(), "inferred_window", _SCHEMA_PASS_SHARE
-        chunks = read(query, chunk_rows)
+        chunks = chunks_of_window()
     context.report_progress(share, f"{len(schema.kinds)} features; writing rows")
 
-    def on_chunk(_: Sequence[SnapshotRow], done: int) -> None:
-        fraction = done / total if total else 1.0
-        context.report_progress(share + (1 - share) * min(fraction, 1.0), f"{done}/{total} rows")
+    def on_chunk(chunk: SnapshotChunk, done: int) -> None:
+        position = _window_position(chunk, query)
+        context.report_progress(share + (1 - share) * position, f"{done} rows read")
 
     start_us = _micros(query.start)
     parser = ChunkParser(schema, start_us, _micros(query.end))
     stats = write_snapshot_file(output, chunks, parser, on_chunk)
     return stats, schema, source
+
+
+def _window_position(chunk: SnapshotChunk, query: WindowQuery) -> float:
+    """How far through the window a chunk ends (0..1): rows come in time order, so the last
+    row's time measures progress without counting the window first (a COUNT over the
+    window costs a scan of its index on every source)."""
+    if not len(chunk):
+        return 0.0
+    times, bad = times_us([chunk.time[-1]])
+    if bad:
+        return 0.0
+    start, end = _micros(query.start), _micros(query.end)
+    return min(1.0, max(0.0, (int(times[0]) - start) / (end - start)))
 
 
 def _micros(moment: datetime) -> int:

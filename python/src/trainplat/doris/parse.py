@@ -12,7 +12,6 @@ the window), `type_conflict` (a numeric key holding a string, object or array),
 absent or null), `unknown_key` (a key the inferred schema does not have: it appeared only
 after the schema was inferred)."""
 
-import io
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -21,8 +20,10 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from trainplat.doris.chunk import SnapshotChunk, times_us
 from trainplat.doris.keys import validate_feature_key
 from trainplat.doris.schema import SnapshotRow
 from trainplat.tasks.result import FeatureKind
@@ -121,11 +122,15 @@ class SchemaInference:
         self.kinds: dict[str, FeatureKind] = {}
         self.rows = 0
 
-    def add(self, chunk: Sequence[SnapshotRow]) -> None:
+    def add(self, chunk: SnapshotChunk | Sequence[SnapshotRow]) -> None:
         # (key, Python type) pairs first: far fewer kind decisions than there are values.
         seen: set[tuple[str, type]] = set()
-        for row in chunk:
-            features = _object(row.features)
+        if isinstance(chunk, SnapshotChunk):
+            texts: list[Any] = chunk.features.to_pylist()
+        else:
+            texts = [row.features for row in chunk]
+        for text in texts:
+            features = _object(text)
             if features is not None:
                 seen.update((key, type(value)) for key, value in features.items())
         self.rows += len(chunk)
@@ -156,7 +161,7 @@ class SchemaInference:
 
 
 def discover_feature_schema(
-    chunks: Iterable[Sequence[SnapshotRow]], feature_keys: Sequence[str] | None
+    chunks: Iterable[SnapshotChunk | Sequence[SnapshotRow]], feature_keys: Sequence[str] | None
 ) -> dict[str, FeatureKind]:
     """Kinds of every key in the rows (a requested key that never occurs is numeric)."""
     inference = SchemaInference(feature_keys)
@@ -184,31 +189,27 @@ class Reject:
         }
 
 
+Reasons = dict[int, tuple[RejectReason, str]]  # row index in the chunk -> first reason
+
+
 @dataclass
 class ParsedChunk:
-    columns: list[pa.Array]  # uuid, node_id, time (int64 µs), is_tag, features...
-    rows: list[SnapshotRow]  # the accepted rows, in order
+    columns: list[pa.Array]  # uuid, node_id, time (int64 µs), is_tag, features... (accepted)
     rejects: list[Reject] = field(default_factory=list)
 
+    @property
+    def rows(self) -> int:
+        """How many rows were accepted."""
+        return len(self.columns[0])
 
-def _times_us(texts: Sequence[str]) -> tuple[np.ndarray[Any, Any], list[int]]:
-    """UTC microseconds of each text; indices of the unparseable ones (value 0)."""
-    try:
-        values = np.array([text.removesuffix("Z") for text in texts], dtype="datetime64[us]")
-        return values.astype(np.int64), []
-    except (ValueError, TypeError, OverflowError):
-        pass
-    out = np.zeros(len(texts), dtype=np.int64)
-    bad = []
-    for index, text in enumerate(texts):
-        try:
-            value = np.datetime64(str(text).removesuffix("Z"), "us")
-            if np.isnat(value):
-                raise ValueError("not a time")
-            out[index] = value.astype(np.int64)
-        except (ValueError, TypeError, OverflowError):
-            bad.append(index)
-    return out, bad
+
+def _ndjson(features: pa.Array) -> pa.Buffer:
+    """The features column as newline-delimited JSON, without a Python string per row: each
+    value gets a newline appended and the values' contiguous bytes are the document."""
+    lines = pc.binary_join_element_wise(features, "\n", "")
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
+    first, last = offsets[lines.offset], offsets[lines.offset + len(lines)]
+    return lines.buffers()[2].slice(int(first), int(last - first))
 
 
 class ChunkParser:
@@ -233,116 +234,107 @@ class ChunkParser:
         self.known = frozenset(schema.kinds)
         self.counts: dict[RejectReason, int] = dict.fromkeys(REJECT_REASONS, 0)
 
-    def parse(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk:
+    def parse(self, chunk: SnapshotChunk) -> ParsedChunk:
         fast = self._parse_fast(chunk)
         return fast if fast is not None else self._parse_slow(chunk)
 
-    def _parse_fast(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk | None:
+    def _parse_fast(self, chunk: SnapshotChunk) -> ParsedChunk | None:
         """Arrow's C++ JSON reader over the chunk as newline-delimited JSON, with the schema.
         Any row it refuses (malformed, not an object, a value of the other kind, a key the
         inferred schema lacks) or a row spanning lines sends the chunk to the slow path,
         which finds the offending rows."""
-        if not chunk or not self.schema.kinds:
+        features = chunk.features
+        if not len(chunk) or not self.schema.kinds or features.null_count:
             return None
-        data = "\n".join(row.features for row in chunk)
-        if data.count("\n") != len(chunk) - 1 or "\r" in data:
+        if pc.any(pc.match_substring_regex(features, "[\r\n]")).as_py():
             return None
+        data = _ndjson(features)
         try:
-            encoded = data.encode()
             table = pa_json.read_json(
-                io.BytesIO(encoded),
+                pa.BufferReader(data),
                 read_options=pa_json.ReadOptions(
-                    use_threads=False, block_size=max(1 << 20, len(encoded) + 1)
+                    use_threads=False, block_size=max(1 << 20, data.size + 1)
                 ),
                 parse_options=pa_json.ParseOptions(
                     explicit_schema=self.arrow_schema,
                     unexpected_field_behavior="ignore" if self.schema.explicit else "error",
                 ),
             )
-        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
         if table.num_rows != len(chunk):
             return None
-        rows = list(chunk)
-        times, bad_times = _times_us([row.time for row in rows])
-        reasons = self._time_reasons(rows, times, bad_times)
-        features = [table.column(key).combine_chunks() for key in self.schema.kinds]
-        self._check_columns(features, reasons)
-        return self._assemble(rows, times, features, reasons, [])
+        times, bad_times = times_us(chunk.time)
+        reasons = self._time_reasons(chunk, times, bad_times)
+        columns = [table.column(key).combine_chunks() for key in self.schema.kinds]
+        self._check_columns(columns, reasons)
+        return self._assemble(chunk, times, columns, reasons, [])
 
     def _time_reasons(
-        self, rows: Sequence[SnapshotRow], times: np.ndarray[Any, Any], bad_times: list[int]
-    ) -> list[tuple[RejectReason, str] | None]:
-        reasons: list[tuple[RejectReason, str] | None] = [None] * len(rows)
+        self, chunk: SnapshotChunk, times: np.ndarray[Any, Any], bad_times: list[int]
+    ) -> Reasons:
+        reasons: Reasons = {}
         for index in bad_times:
-            reasons[index] = ("bad_timestamp", f"time {rows[index].time!r} is not a timestamp")
+            reasons[index] = (
+                "bad_timestamp",
+                f"time {chunk.time_at(index)!r} is not a timestamp",
+            )
         outside = np.flatnonzero((times < self.start_us) | (times >= self.end_us))
         for index in outside.tolist():
-            if reasons[index] is None:
-                reasons[index] = ("bad_timestamp", f"time {rows[index].time} is outside the window")
+            if index not in reasons:
+                reasons[index] = (
+                    "bad_timestamp",
+                    f"time {chunk.time_at(index)} is outside the window",
+                )
         return reasons
 
     def _assemble(
         self,
-        rows: list[SnapshotRow],
+        chunk: SnapshotChunk,
         times: np.ndarray[Any, Any],
         features: list[pa.Array],
-        reasons: list[tuple[RejectReason, str] | None],
+        reasons: Reasons,
         rejects: list[Reject],
     ) -> ParsedChunk:
-        keep = [reason is None for reason in reasons]
-        for row, reason in zip(rows, reasons, strict=True):
-            if reason is not None:
-                rejects.append(Reject(row, *reason))
+        for index in sorted(reasons):
+            rejects.append(Reject(chunk.row(index), *reasons[index]))
         for reject in rejects:
             self.counts[reject.reason] += 1
-        if all(keep):
-            kept = rows
-            columns = [
-                pa.array([row.uuid for row in rows], pa.string()),
-                pa.array([str(row.node_id) for row in rows], pa.string()),
-                pa.array(times, pa.int64()),
-                pa.array([row.is_tag for row in rows], pa.bool_()),
-                *features,
-            ]
-            return ParsedChunk(columns, kept, rejects)
+        columns = [chunk.uuid, chunk.node_id, pa.array(times, pa.int64()), chunk.is_tag]
+        columns.extend(features)
+        if not reasons:
+            return ParsedChunk(columns, rejects)
+        keep = np.ones(len(chunk), dtype=bool)
+        keep[list(reasons)] = False
         mask = pa.array(keep, pa.bool_())
-        kept = [row for row, ok in zip(rows, keep, strict=True) if ok]
-        columns = [
-            pa.array([row.uuid for row in kept], pa.string()),
-            pa.array([str(row.node_id) for row in kept], pa.string()),
-            pa.array(times[np.array(keep, dtype=bool)] if rows else [], pa.int64()),
-            pa.array([row.is_tag for row in kept], pa.bool_()),
-        ]
-        columns.extend(column.filter(mask) for column in features)
-        return ParsedChunk(columns, kept, rejects)
+        return ParsedChunk([column.filter(mask) for column in columns], rejects)
 
-    def _parse_slow(self, chunk: Sequence[SnapshotRow]) -> ParsedChunk:
-        rows: list[SnapshotRow] = []
+    def _parse_slow(self, chunk: SnapshotChunk) -> ParsedChunk:
         objects: list[dict[str, Any]] = []
+        good: list[int] = []
         rejects: list[Reject] = []
-        for row in chunk:
-            parsed = _object(row.features)
+        for index, text in enumerate(chunk.features.to_pylist()):
+            parsed = _object(text)
             if parsed is None:
+                row = chunk.row(index)
                 rejects.append(Reject(row, "malformed_json", "features is not a JSON object"))
             else:
-                rows.append(row)
+                good.append(index)
                 objects.append(parsed)
-        times, bad_times = _times_us([row.time for row in rows])
-        reasons = self._time_reasons(rows, times, bad_times)
+        objects_chunk = chunk.take(good) if rejects else chunk
+        times, bad_times = times_us(objects_chunk.time)
+        reasons = self._time_reasons(objects_chunk, times, bad_times)
         features = self._features(objects, reasons)
         if not self.schema.explicit:
             for index, item in enumerate(objects):
-                if reasons[index] is None:
+                if index not in reasons:
                     extra = item.keys() - self.known
                     if extra:
                         detail = f"keys {sorted(extra)[:5]} are not in the inferred schema"
                         reasons[index] = ("unknown_key", detail)
-        return self._assemble(rows, times, features, reasons, rejects)
+        return self._assemble(objects_chunk, times, features, reasons, rejects)
 
-    def _features(
-        self, objects: list[dict[str, Any]], reasons: list[tuple[RejectReason, str] | None]
-    ) -> list[pa.Array]:
+    def _features(self, objects: list[dict[str, Any]], reasons: Reasons) -> list[pa.Array]:
         try:
             struct = pa.array(objects, type=self.struct)
         except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
@@ -351,23 +343,25 @@ class ChunkParser:
         self._check_columns(columns, reasons)
         return columns
 
-    def _check_columns(
-        self, columns: list[pa.Array], reasons: list[tuple[RejectReason, str] | None]
-    ) -> None:
+    def _check_columns(self, columns: list[pa.Array], reasons: Reasons) -> None:
         for column, (key, kind) in zip(columns, self.schema.kinds.items(), strict=True):
-            nulls = column.is_null().to_numpy(zero_copy_only=False)
             if kind == "numeric":
-                values = column.to_numpy(zero_copy_only=False)
-                for index in np.flatnonzero(~np.isfinite(values) & ~nulls).tolist():
-                    if reasons[index] is None:
-                        reasons[index] = ("non_finite", f"{key} is {values[index]}")
-            if key in self.schema.required:
+                finite = pc.is_finite(column)
+                # Nulls are absent keys, not non-finite numbers.
+                bad = pc.invert(pc.fill_null(finite, True))
+                if pc.any(bad).as_py():
+                    values = column.to_numpy(zero_copy_only=False)
+                    for index in np.flatnonzero(bad.to_numpy(zero_copy_only=False)).tolist():
+                        if index not in reasons:
+                            reasons[index] = ("non_finite", f"{key} is {values[index]}")
+            if key in self.schema.required and column.null_count:
+                nulls = column.is_null().to_numpy(zero_copy_only=False)
                 for index in np.flatnonzero(nulls).tolist():
-                    if reasons[index] is None:
+                    if index not in reasons:
                         reasons[index] = ("missing_key", f"required key {key} is absent or null")
 
     def _features_per_value(
-        self, objects: list[dict[str, Any]], reasons: list[tuple[RejectReason, str] | None]
+        self, objects: list[dict[str, Any]], reasons: Reasons
     ) -> list[pa.Array]:
         numeric: dict[str, list[float | None]] = {}
         categorical: dict[str, list[str | None]] = {}
@@ -379,7 +373,7 @@ class ChunkParser:
         for index, item in enumerate(objects):
             for key, kind in self.schema.kinds.items():
                 problem = self._value(item.get(key), key, kind, index, numeric, categorical)
-                if problem is not None and reasons[index] is None:
+                if problem is not None and index not in reasons:
                     reasons[index] = problem
         return [
             pa.array(numeric[key], pa.float64())

@@ -35,7 +35,8 @@ class ServerSource(Source):
         # chunk size), and the connection goes back to the pool before the caller parses it.
         with self._engine.connect() as connection:
             result = connection.exec_driver_sql(sql, tuple(params))
-            rows = [tuple(row) for row in result] if result.returns_rows else []
+            # fetchall: one driver call for the chunk (iterating fetches row by row).
+            rows = list(map(tuple, result.fetchall())) if result.returns_rows else []
             connection.commit()
         return rows
 

@@ -11,7 +11,7 @@ range, the data file's SHA-256, the feature schema, the query and the reject cou
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from trainplat.doris.chunk import SnapshotChunk
 from trainplat.doris.parse import REJECT_REASONS, ChunkParser, RejectReason
-from trainplat.doris.schema import SnapshotRow
 from trainplat.tasks.result import FeatureKind, JsonValue
 
 FEATURE_SCHEMA_KEY = b"trainplat.feature_schema"
@@ -62,9 +62,9 @@ class WriteStats:
 
 def write_snapshot_file(
     path: Path,
-    chunks: Iterable[Sequence[SnapshotRow]],
+    chunks: Iterable[SnapshotChunk],
     parser: ChunkParser,
-    on_chunk: Callable[[Sequence[SnapshotRow], int], None],
+    on_chunk: Callable[[SnapshotChunk, int], None],
     rejects_path: Path | None = None,
 ) -> WriteStats:
     """Write chunk by chunk (memory bounded by one chunk); `on_chunk` gets each chunk and the
@@ -84,7 +84,7 @@ def write_snapshot_file(
             columns = list(parsed.columns)
             times = columns[2]
             columns[2] = times.cast(TIME_TYPE)
-            if len(parsed.rows):
+            if parsed.rows:
                 writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
                 bounds = pc.min_max(times)
                 low, high = int(bounds["min"].as_py()), int(bounds["max"].as_py())
@@ -92,9 +92,9 @@ def write_snapshot_file(
                     stats.time_min_us = low
                 if stats.time_max_us is None or high > stats.time_max_us:
                     stats.time_max_us = high
-            stats.rows += len(parsed.rows)
+            stats.rows += parsed.rows
             stats.read += len(chunk)
-            stats.entities.update(row.uuid for row in parsed.rows)
+            stats.entities.update(pc.unique(parsed.columns[0]).to_pylist())
             on_chunk(chunk, stats.read)
     stats.rejected = dict(parser.counts)
     return stats

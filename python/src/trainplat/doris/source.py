@@ -4,12 +4,13 @@ pagination, whatever the dialect; each source only says how to run one statement
 
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from trainplat.doris.chunk import SnapshotChunk, chunk_from_records
 from trainplat.doris.dialects import Dialect, SqliteDialect
 from trainplat.doris.query import WindowQuery
 from trainplat.doris.schema import TABLE, SnapshotRow
@@ -65,15 +66,18 @@ class Source(ABC):
         sql, params = self.dialect.count(query)
         return int(self.fetch(sql, params)[0][0])
 
-    def read(
+    def read_chunks(
         self, query: WindowQuery, chunk_rows: int = DEFAULT_CHUNK_ROWS
-    ) -> Iterator[list[SnapshotRow]]:
-        """Rows of the window ordered by (time, uuid, node_id), about chunk_rows at a time.
+    ) -> Iterator[SnapshotChunk]:
+        """Rows of the window ordered by (time, uuid, node_id), about chunk_rows at a time,
+        column by column (no object per row).
 
         Each chunk is its own statement starting after the previous chunk's last key, so a
         retried chunk resumes where it failed and no cursor stays open between chunks. Rows
         that share the last key of a full chunk are read completely with that chunk (the
-        Doris duplicate-key model allows equal keys), so none is skipped or repeated."""
+        Doris duplicate-key model allows equal keys), so none is skipped or repeated. The
+        key goes back to the server as it was fetched (for MySQL-protocol sources the time
+        is text, which the server compares as a DATETIME)."""
         after: tuple[Any, Any, Any] | None = None
         while True:
             sql, params = self.dialect.select_chunk(query, after, chunk_rows)
@@ -81,15 +85,22 @@ class Source(ABC):
             if not raw:
                 return
             if len(raw) < chunk_rows:
-                yield self._rows(raw, query)
+                yield self._chunk(raw, query)
                 return
             last = _key(raw[-1])
-            head = list(raw)
-            while head and _key(head[-1]) == last:
-                head.pop()
+            end = len(raw)
+            while end and _key(raw[end - 1]) == last:
+                end -= 1
             sql, params = self.dialect.select_key(query, last)
-            yield self._rows(head + self.fetch(sql, params), query)
+            yield self._chunk([*raw[:end], *self.fetch(sql, params)], query)
             after = last
+
+    def read(
+        self, query: WindowQuery, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    ) -> Iterator[list[SnapshotRow]]:
+        """`read_chunks` as rows (previews and tests; extraction reads the columns)."""
+        for chunk in self.read_chunks(query, chunk_rows):
+            yield chunk.rows()
 
     def count_window(self, start: datetime, end: datetime) -> int:
         return self.count(WindowQuery.build(start, end))
@@ -99,43 +110,8 @@ class Source(ABC):
     ) -> Iterator[list[SnapshotRow]]:
         return self.read(WindowQuery.build(start, end), chunk_rows)
 
-    def _rows(self, raw: Sequence[Sequence[Any]], query: WindowQuery) -> list[SnapshotRow]:
-        time_text = self.dialect.time_text
-        keys = query.feature_keys
-        rows = []
-        for record in raw:
-            uuid, node_id, time, is_tag, created_at = record[:5]
-            if keys is None:
-                features = record[5]
-                if isinstance(features, bytes):
-                    features = features.decode()
-            elif record[-1] is not None:
-                # Not a JSON object: pass the raw text on, the parser rejects the row.
-                invalid = record[-1]
-                features = invalid.decode() if isinstance(invalid, bytes) else str(invalid)
-            else:
-                # Each projected value is the JSON text of that key's value (NULL: absent);
-                # the keys passed the allow-list, so they need no escaping.
-                features = (
-                    "{"
-                    + ",".join(
-                        f'"{key}":{value.decode() if isinstance(value, bytes) else value}'
-                        for key, value in zip(keys, record[5:-1], strict=True)
-                        if value is not None
-                    )
-                    + "}"
-                )
-            rows.append(
-                SnapshotRow(
-                    uuid=uuid,
-                    node_id=str(node_id),
-                    time=_text(time_text, time),
-                    features=features,
-                    is_tag=bool(is_tag),
-                    created_at=_text(time_text, created_at),
-                )
-            )
-        return rows
+    def _chunk(self, raw: Sequence[Sequence[Any]], query: WindowQuery) -> SnapshotChunk:
+        return chunk_from_records(raw, query.feature_keys, self.dialect.time_text)
 
     def __enter__(self) -> "Source":
         return self
@@ -147,15 +123,6 @@ class Source(ABC):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _text(time_text: Callable[[Any], str], value: Any) -> str:
-    """The fixed-width UTC text of a fetched time; a value that is not a time is passed on
-    as it is, so the parser rejects its row (`bad_timestamp`) instead of the read failing."""
-    try:
-        return time_text(value)
-    except (ValueError, TypeError, OverflowError):
-        return str(value)
 
 
 def sqlite_identity(path: Path) -> dict[str, Any]:
@@ -182,8 +149,10 @@ class SqliteSource(Source):
     def open_existing(cls, path: Path) -> "SqliteSource":
         if not path.is_file():
             raise SourceError(f"source {path} does not exist")
-        # mode=ro: extraction must never create or modify the source.
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # mode=ro: extraction must never create or modify the source. Extraction fetches
+        # the next chunk on a reader thread while it parses this one (one thread at a time
+        # uses the connection), hence check_same_thread off.
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         try:
             found = connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)

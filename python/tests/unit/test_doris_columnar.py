@@ -1,0 +1,141 @@
+"""The columnar read path: fetched tuples -> chunks without per-row objects, times parsed in
+bulk, the reader thread, and extraction without a COUNT."""
+
+import threading
+from collections.abc import Generator, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.unit.conftest import T0, SourceFactory, snapshot
+from trainplat.doris.chunk import SnapshotChunk, chunk_from_records, times_us
+from trainplat.doris.dialects import MariaDbDialect
+from trainplat.doris.extract import extract
+from trainplat.doris.prefetch import prefetched
+from trainplat.doris.query import WindowQuery
+from trainplat.doris.source import SqliteSource
+from trainplat.tasks.context import TaskContext
+
+END = datetime(2026, 1, 2, tzinfo=T0.tzinfo)
+
+
+def test_projection_rebuilds_objects_and_passes_invalid_text_on() -> None:
+    records = [
+        ("u1", "1", "t", 1, "t", "1.5", '"x"', None),
+        ("u2", "2", "t", 0, "t", None, None, None),  # both keys absent
+        ("u3", 3, "t", 0, "t", b"[1,2]", None, None),  # bytes from the driver, int node id
+        ("u4", "4", "t", 0, "t", None, None, "{not json"),  # not an object: raw text
+    ]
+
+    chunk = chunk_from_records(records, ["a", "b"], str)
+
+    assert chunk.features.to_pylist() == ['{"a":1.5,"b":"x"}', "{}", '{"a":[1,2]}', "{not json"]
+    assert chunk.node_id.to_pylist() == ["1", "2", "3", "4"]
+    assert chunk.is_tag.to_pylist() == [True, False, False, False]
+
+
+def test_times_parse_in_bulk_and_flag_bad_values() -> None:
+    utc_text = ["2026-01-01T00:00:01.000000Z", "2026-01-01T02:00:00+02:00"]
+    server_text = ["2026-01-01 00:00:01.000000", "2026-01-01 00:00:00"]
+
+    base = int(T0.timestamp()) * 1_000_000
+
+    assert (times_us(utc_text)[0] - base).tolist() == [1_000_000, 0]
+    assert (times_us(server_text)[0] - base).tolist() == [1_000_000, 0]
+    assert (times_us([datetime(2026, 1, 1, 0, 0, 2)])[0] - base).tolist() == [2_000_000]
+
+    values, bad = times_us(["2026-01-01T00:00:03.000000Z", "garbage", 17])
+    # check: the good value keeps its time (the chunk fell back to one value at a time)
+    assert values[0] - base == 3_000_000
+    assert bad == [1, 2]
+
+
+def _epoch_us(text: str) -> int:
+    return int(times_us([text])[0][0])
+
+
+def test_chunk_rows_round_trip() -> None:
+    rows = [snapshot("a", 1, {"x": 1}), snapshot("b", 2, {"y": "z"}, node_id=7)]
+
+    chunk = SnapshotChunk.from_rows(rows)
+
+    assert chunk.rows() == rows
+    assert chunk.take([1]).rows() == rows[1:]
+    assert chunk.row(0) == rows[0]
+    assert _epoch_us(rows[0].time) - _epoch_us("2026-01-01T00:00:00Z") == 1_000_000
+
+
+def test_prefetched_keeps_order_and_raises_the_readers_error() -> None:
+    def items() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise LookupError("source failed")
+
+    seen: list[int] = []
+    with pytest.raises(LookupError, match="source failed"):
+        seen.extend(prefetched(items()))
+    assert seen == [1, 2]
+
+
+def test_prefetched_stops_and_closes_the_reader_when_the_consumer_stops() -> None:
+    closed = threading.Event()
+    produced: list[int] = []
+
+    def items() -> Iterator[int]:
+        try:
+            for value in range(1000):
+                produced.append(value)
+                yield value
+        finally:
+            closed.set()
+
+    stream = prefetched(items(), depth=1)
+    assert next(stream) == 0
+    assert isinstance(stream, Generator)
+    stream.close()
+
+    assert closed.is_set()
+    # check: bounded read-ahead, not the whole source
+    assert len(produced) <= 4
+
+
+class _Recording(SqliteSource):
+    """Keeps every statement the extraction sends."""
+
+    statements: list[str] = []  # noqa: RUF012 (replaced per instance in the test)
+
+    def fetch(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        return super().fetch(sql, params)
+
+
+def test_extract_sends_no_count_and_reports_progress_by_time(
+    context: TaskContext, make_source: SourceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_source([snapshot(f"e{i}", i * 3600, {"x": i}) for i in range(10)])
+    recording = _Recording.open_existing(path)
+    assert isinstance(recording, _Recording)
+    recording.statements = []
+    monkeypatch.setattr("trainplat.doris.extract.open_source", lambda *_, **__: recording)
+
+    result = extract(context, source=Path(path), start=T0, end=END, chunk_rows=3, cache=False)
+
+    assert result.outputs["rows"] == 10
+    assert recording.statements
+    assert not any("COUNT(" in sql.upper() for sql in recording.statements)
+    table = pq.read_table(str(result.outputs["snapshots"]))
+    assert table.column("x").to_pylist() == [float(i) for i in range(10)]
+
+
+def test_server_time_columns_are_fetched_as_text_but_ordered_by_column() -> None:
+    sql, _ = MariaDbDialect().select_chunk(WindowQuery.build(T0, END), None, 10)
+
+    select = sql.split(" FROM ", 1)[0]
+    assert "CAST(`time` AS CHAR)" in select
+    assert "CAST(`created_at` AS CHAR)" in select
+    # No alias: ORDER BY names the DATETIME column, so its index serves the order.
+    assert " AS `time`" not in sql
+    assert sql.endswith("ORDER BY `time`, `uuid`, `node_id` LIMIT 10")
