@@ -102,10 +102,9 @@ def test_replay_sample_spans_earlier_windows_and_is_bounded() -> None:
 
 def test_ewc_penalty_is_zero_at_the_parent_and_grows_away_from_it() -> None:
     model = toy_model()
-    plugin = EwcPlugin(
-        config=EwcConfig(lambda_=10.0), earlier=[toy_batch(64, seed=2, informative=0)]
-    )
-    plugin.before_training(model)
+    earlier = [toy_batch(64, seed=2, informative=0)]
+    plugin = EwcPlugin(config=EwcConfig(lambda_=10.0), earlier=earlier)
+    plugin.before_training(model, earlier[0])
     at_parent = float(plugin.penalty(model).detach())
 
     _perturbed(model, 0.01)
@@ -121,11 +120,12 @@ def test_ewc_penalty_is_zero_at_the_parent_and_grows_away_from_it() -> None:
 def test_distillation_term_is_zero_at_the_parent_and_positive_away() -> None:
     model, batch = toy_model(), toy_batch(32, seed=3, informative=0)
     plugin = DistillationPlugin(config=DistillationConfig(temperature=2.0, alpha=1.0))
-    plugin.before_training(model)
-    at_parent = plugin.loss_terms(model, batch, _logits(model, batch))["distillation"]
+    plugin.before_training(model, batch)
+    rows = torch.arange(32)
+    at_parent = plugin.loss_terms(model, batch, _logits(model, batch), rows)["distillation"]
 
     _perturbed(model, 0.3)
-    away = plugin.loss_terms(model, batch, _logits(model, batch))["distillation"]
+    away = plugin.loss_terms(model, batch, _logits(model, batch), rows)["distillation"]
 
     assert float(at_parent.detach()) == pytest.approx(0.0, abs=1e-7)
     assert float(away.detach()) > 1e-4

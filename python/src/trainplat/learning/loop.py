@@ -37,7 +37,7 @@ def fit(
 ) -> FitReport:
     """Trains `model` in place on `batch`."""
     for plugin in plugins:
-        plugin.before_training(model)
+        plugin.before_training(model, batch)
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate)
     shuffle = torch.Generator().manual_seed(seed)
     rows = batch.rows
@@ -51,7 +51,7 @@ def fit(
             predictions = model.run(part)
             terms = {"task": task_loss(model.outputs, predictions, part.targets)}
             for plugin in plugins:
-                terms.update(plugin.loss_terms(model, part, predictions))
+                terms.update(plugin.loss_terms(model, part, predictions, index))
             loss = torch.stack(list(terms.values())).sum()
             torch.autograd.backward(loss)
             optimiser.step()

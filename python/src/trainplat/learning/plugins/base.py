@@ -19,16 +19,21 @@ class PluginConfig(BaseModel):
 
 class TrainingPlugin(ABC):
     """Called by `trainplat.learning.loop.fit` in this order: `before_training` once (with
-    the model as it starts, e.g. the parent), `loss_terms` on every mini-batch (with the
-    model's [n, outputs] predictions for it; the returned tensors are added to the task
-    loss), `after_training` once (metrics to report)."""
+    the model as it starts, e.g. the parent, and all the data it will train on),
+    `loss_terms` on every mini-batch (with the model's [n, outputs] predictions for it and
+    the batch's row numbers in that data; the returned tensors are added to the task loss),
+    `after_training` once (metrics to report)."""
 
     @abstractmethod
-    def before_training(self, model: TransformerTimeSeriesModel) -> None: ...
+    def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None: ...
 
     @abstractmethod
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
+        self,
+        model: TransformerTimeSeriesModel,
+        batch: EncodedBatch,
+        predictions: torch.Tensor,
+        rows: torch.Tensor,
     ) -> dict[str, torch.Tensor]: ...
 
     @abstractmethod

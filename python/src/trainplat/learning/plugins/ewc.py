@@ -60,7 +60,7 @@ class EwcPlugin(TrainingPlugin):
         self._last = 0.0
 
     @override
-    def before_training(self, model: TransformerTimeSeriesModel) -> None:
+    def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None:
         self._anchor = {n: p.detach().clone() for n, p in model.named_parameters()}
         if self._data is None:
             self._fisher = {n: torch.zeros_like(p) for n, p in self._anchor.items()}
@@ -80,7 +80,11 @@ class EwcPlugin(TrainingPlugin):
 
     @override
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
+        self,
+        model: TransformerTimeSeriesModel,
+        batch: EncodedBatch,
+        predictions: torch.Tensor,
+        rows: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         term = self.penalty(model)
         self._last = float(term.detach())

@@ -57,12 +57,16 @@ class ReplayPlugin(TrainingPlugin):
         self._last = 0.0
 
     @override
-    def before_training(self, model: TransformerTimeSeriesModel) -> None:
+    def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None:
         self._draw.manual_seed(self.config.seed)
 
     @override
     def loss_terms(
-        self, model: TransformerTimeSeriesModel, batch: EncodedBatch, predictions: torch.Tensor
+        self,
+        model: TransformerTimeSeriesModel,
+        batch: EncodedBatch,
+        predictions: torch.Tensor,
+        rows: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         if self.memory is None:
             return {}
