@@ -1,24 +1,38 @@
-"""Incremental learning benchmark: JOINT (full retrain on every window so far) vs NAIVE
-fine-tune vs LwF vs LwF+replay vs LwF+replay+EWC on a stream of windows with drift.
+"""Incremental learning benchmark: JOINT (full retrain on every period so far) vs NAIVE
+fine-tune vs LwF vs LwF+replay (a full extra batch of remembered rows per step, or a quarter
+of one) [vs LwF+replay+EWC with --ewc], side by side on two streams with drift, in one run:
 
-    cd python && ../.venv/bin/python ../benchmarks/incremental/run.py [--seeds 3] [--windows 4]
+    cd python && ../.venv/bin/python ../benchmarks/incremental/run.py          # ~4 min, 2 cores
+    cd python && ../.venv/bin/python ../benchmarks/incremental/run.py --long   # more seeds, K=8
 
-The stream is the synthetic generator (`trainplat.synthetic`, drift model in its docstring)
-over `--windows` consecutive periods with `--drift` (default 1.0): feature means shift,
-new categorical values appear and the label rule rotates. Each window goes through the real
-`doris.extract` and `datasets.training_set` tasks; 25 % of each window's entities are held
-out as its test set (`trainplat.learning.holdout`). Period 1 trains one model from scratch
-that every strategy starts from; each later period trains each strategy once. Reported,
-as medians over seeds (AUC on held-out rows):
+Streams (each period goes through the real `doris.extract` and `datasets.training_set`
+tasks, history 8; 25 % of each period's entities are held out as its test set,
+`trainplat.learning.holdout`):
 
-- newest: AUC on the last window after the last period;
-- earlier: mean AUC on windows 1..K-1 after the last period;
-- average: mean AUC on all windows after the last period;
-- forgetting: mean over j < K of (AUC on j right after period j) - (AUC on j at the end);
-- train s: seconds of training over periods 2..K (period 1 is shared).
+- synthetic: the generator (`trainplat.synthetic`, drift model in `synthetic/world.py`) over
+  `--windows` weekly periods with `--drift`: feature means shift, new categorical values
+  appear and the label rule rotates from one sparse rule to an unrelated one;
+- gapminder: 142 countries every 5 years 1952-2007, shipped inside the plotly wheel
+  (`gapminder.py` says what it is, its licence and how labels are derived), in
+  `--gapminder-windows` periods.
 
-Runs with one torch thread by default (`--threads`): on the shared 2-core machines more
-threads were slower, and one thread keeps strategies comparable."""
+Period 1 trains one model from scratch that every strategy starts from; each later period
+trains each strategy once, with the same epochs, batch size and seed. Reported as medians
+over `--seeds` seeds (model initialisation and batch order; the data is fixed per seed for
+synthetic, fixed for gapminder), AUC on held-out rows, `a[l][j]` = AUC on period j after
+training on period l:
+
+- newest: a[K][K]; earlier: mean over j < K of a[K][j]; average: mean over j of a[K][j];
+  avg acc: the same average for accuracy (threshold 0.5);
+- forgetting (Chaudhry et al. 2018): mean over j < K of max_{j <= l < K} a[l][j] - a[K][j]
+  (positive = forgotten);
+- train s: seconds of training over periods 2..K (period 1 is shared);
+- windows/s: training throughput, history windows (training-set rows) of the data each
+  strategy trains on, times epochs, per second of training (replayed rows not counted).
+
+One torch thread by default (`--threads`): on the shared 2-core machines more threads were
+slower, and one thread keeps strategies comparable. CPU only: the learning code does not
+place models on a GPU yet."""
 
 import argparse
 import statistics
@@ -28,14 +42,16 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import torch
+from gapminder import gapminder_rows, period_bounds
 
 from trainplat.datasets.training_set import build_training_set
 from trainplat.datasets.training_set_file import TrainingSetData, read_training_set
 from trainplat.doris.extract import extract
+from trainplat.doris.schema import SnapshotRow
 from trainplat.doris.source import SqliteSource
-from trainplat.learning.evaluate_windows import window_metrics
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, Trained, train_from_scratch, update
 from trainplat.learning.plugins import (
@@ -44,36 +60,29 @@ from trainplat.learning.plugins import (
     EwcConfig,
     ReplayConfig,
 )
+from trainplat.learning.scoring import score
 from trainplat.synthetic.generator import SyntheticConfig, generate
 from trainplat.tasks.context import TaskContext
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
-STRATEGIES = ("joint", "naive", "lwf", "lwf+replay", "lwf+replay+ewc")
+ARCHITECTURE: dict[str, Any] = {"d_model": 16, "heads": 4, "layers": 2, "dropout": 0.1}
+Bounds = list[tuple[datetime, datetime]]
 
 
-def synthetic_stream(
-    root: Path, *, windows: int, days: int, entities: int, drift: float, seed: int
-) -> list[Path]:
-    config = SyntheticConfig(
-        start=START, end=START + timedelta(days=windows * days), entities=entities,
-        features=12, seed=seed, drift=drift, snapshots_per_entity=12.0 * windows,
-        tag_fraction=0.3,
-    )  # fmt: skip
+def extract_periods(root: Path, rows: list[SnapshotRow], bounds: Bounds) -> list[Path]:
+    """The training set of each period, through the real extract and training-set tasks."""
     source = root / "doris.sqlite"
     with SqliteSource.create(source) as sink:
-        sink.write(generate(config).snapshot_rows())
+        sink.write(rows)
     paths = []
-    for index in range(windows):
-        start = START + timedelta(days=index * days)
+    for index, (start, end) in enumerate(bounds):
 
         def context(name: str, index: int = index) -> TaskContext:
             task_dir = root / f"{name}-{index}"
             task_dir.mkdir()
             return TaskContext(task_dir=task_dir)
 
-        snapshots = extract(
-            context("extract"), source=source, start=start, end=start + timedelta(days=days)
-        )
+        snapshots = extract(context("extract"), source=source, start=start, end=end)
         built = build_training_set(
             context("set"), snapshots=Path(str(snapshots.outputs["snapshots"])), history=8
         )
@@ -81,106 +90,156 @@ def synthetic_stream(
     return paths
 
 
+def synthetic_periods(root: Path, args: argparse.Namespace, seed: int) -> list[Path]:
+    config = SyntheticConfig(
+        start=START, end=START + timedelta(days=args.windows * args.days),
+        entities=args.entities, features=12, seed=seed, drift=args.drift,
+        snapshots_per_entity=12.0 * args.windows, tag_fraction=0.3,
+    )  # fmt: skip
+    bounds = [
+        (START + timedelta(days=i * args.days), START + timedelta(days=(i + 1) * args.days))
+        for i in range(args.windows)
+    ]
+    return extract_periods(root, list(generate(config).snapshot_rows()), bounds)
+
+
 def split(path: Path) -> tuple[TrainingSetData, TrainingSetData]:
     data, test = read_training_set(path), holdout_mask(path, 0.25)
     return select_rows(data, ~test), select_rows(data, test)
 
 
-def auc(trained: Trained, data: TrainingSetData) -> float:
-    return window_metrics((trained.model, trained.encoder), data).get("auc", float("nan"))
+def strategies(seed: int, args: argparse.Namespace) -> dict[str, list[AnyPluginConfig] | None]:
+    """Plugins of each strategy; None is JOINT."""
+    replay = ReplayConfig(size=args.replay_size, seed=seed)
+    chosen: dict[str, list[AnyPluginConfig] | None] = {
+        "joint": None,
+        "naive": [],
+        "lwf": [DistillationConfig()],
+        "lwf+replay": [DistillationConfig(), replay],
+        "lwf+replay/4": [DistillationConfig(), replay.model_copy(update={"batch_fraction": 0.25})],
+    }
+    if args.ewc:
+        ewc = EwcConfig(lambda_=1000.0, fisher_rows=512, seed=seed)
+        chosen["lwf+replay+ewc"] = [DistillationConfig(), replay, ewc]
+    return chosen
+
+
+def scores(trained: Trained, test: TrainingSetData) -> tuple[float, float]:
+    metrics = score(trained.model, trained.encoder, test)
+    return metrics.get("auc", float("nan")), metrics["accuracy"]
 
 
 def run_seed(
-    trains: list[TrainingSetData], tests: list[TrainingSetData], seed: int, epochs: int
+    trains: list[TrainingSetData],
+    tests: list[TrainingSetData],
+    seed: int,
+    epochs: int,
+    args: argparse.Namespace,
 ) -> dict[str, dict[str, float]]:
-    architecture = {"d_model": 16, "heads": 4, "layers": 2, "dropout": 0.1}
     scratch = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=3e-3)
     tune = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=1e-3)
-    first = train_from_scratch(trains[:1], architecture=architecture, hyper=scratch)
-    plugins: dict[str, list[AnyPluginConfig]] = {
-        "naive": [],
-        "lwf": [DistillationConfig()],
-        "lwf+replay": [DistillationConfig(), ReplayConfig(size=1000, seed=seed)],
-        "lwf+replay+ewc": [
-            DistillationConfig(),
-            ReplayConfig(size=1000, seed=seed),
-            EwcConfig(lambda_=1000.0, fisher_rows=512),
-        ],
-    }  # fmt: skip
+    first = train_from_scratch(trains[:1], architecture=ARCHITECTURE, hyper=scratch)
     results = {}
-    for strategy in STRATEGIES:
-        current, seconds = first, 0.0
-        just_after = [auc(first, tests[0])]
+    for strategy, plugins in strategies(seed, args).items():
+        current, seconds, rows = first, 0.0, 0
+        auc = [[scores(first, tests[0])[0]]]  # auc[l][j]: after period l, on period j <= l
         for k in range(1, len(trains)):
             began = time.perf_counter()
-            if strategy == "joint":
+            if plugins is None:
                 current = train_from_scratch(
-                    trains[: k + 1], architecture=architecture, hyper=scratch
+                    trains[: k + 1], architecture=ARCHITECTURE, hyper=scratch
                 )
+                rows += sum(t.rows for t in trains[: k + 1]) * epochs
             else:
                 current = update(
-                    current.model, parent_encoder=current.encoder, architecture=architecture,
-                    data=trains[k], earlier=trains[:k], plugins=plugins[strategy], hyper=tune,
+                    current.model, parent_encoder=current.encoder, architecture=ARCHITECTURE,
+                    data=trains[k], earlier=trains[:k], plugins=plugins, hyper=tune,
                 )  # fmt: skip
+                rows += trains[k].rows * epochs
             seconds += time.perf_counter() - began
-            just_after.append(auc(current, tests[k]))
-        final = [auc(current, test) for test in tests]
+            auc.append([scores(current, tests[j])[0] for j in range(k + 1)])
+        final, accuracy = auc[-1], [scores(current, test)[1] for test in tests]
+        last = len(trains) - 1
         results[strategy] = {
             "newest": final[-1],
             "earlier": statistics.fmean(final[:-1]),
             "average": statistics.fmean(final),
-            "forgetting": statistics.fmean(just_after[j] - final[j] for j in range(len(final) - 1)),
+            "accuracy": statistics.fmean(accuracy),
+            "forgetting": statistics.fmean(
+                max(auc[after][j] for after in range(j, last)) - final[j] for j in range(last)
+            ),
             "train_s": seconds,
+            "windows_per_s": rows / seconds,
         }
     return results
 
 
-def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--windows", type=int, default=4)
-    parser.add_argument("--days", type=int, default=7)
-    parser.add_argument("--entities", type=int, default=500)
-    parser.add_argument("--drift", type=float, default=1.0)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+def run_stream(
+    name: str, make: Callable[[Path, int], list[Path]], epochs: int, args: argparse.Namespace
+) -> None:
     began = time.perf_counter()
     per_seed: list[dict[str, dict[str, float]]] = []
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory() as tmp:
-            paths = synthetic_stream(
-                Path(tmp), windows=args.windows, days=args.days, entities=args.entities,
-                drift=args.drift, seed=100 + seed,
-            )  # fmt: skip
-            trains, tests = zip(*(split(p) for p in paths), strict=True)
-        per_seed.append(run_seed(list(trains), list(tests), seed, args.epochs))
-        print(f"seed {seed} done ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
-    print_table(per_seed, args)
+            trains, tests = zip(*(split(p) for p in make(Path(tmp), 100 + seed)), strict=True)
+        per_seed.append(run_seed(list(trains), list(tests), seed, epochs, args))
+        print(f"{name}: seed {seed} done ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
+    sizes = ", ".join(str(t.rows) for t in trains)
+    print(f"\n{name}: {len(trains)} periods (training rows {sizes}), {epochs} epochs, "
+          f"medians over {args.seeds} seeds, {time.perf_counter() - began:.0f} s")  # fmt: skip
+    print_table(per_seed)
 
 
-def print_table(per_seed: list[dict[str, dict[str, float]]], args: argparse.Namespace) -> None:
+def print_table(per_seed: list[dict[str, dict[str, float]]]) -> None:
     def median(strategy: str, key: str) -> float:
         return statistics.median(r[strategy][key] for r in per_seed)
 
-    rows = len(per_seed)
-    print(
-        f"synthetic stream: {args.windows} windows x {args.days} d, drift {args.drift}, "
-        f"{args.entities} entities, {args.epochs} epochs, medians over {rows} seeds"
-    )
-    header = ("strategy", "newest AUC", "earlier AUC", "average AUC", "forgetting",
-              "train s", "avg/JOINT", "time/JOINT")  # fmt: skip
+    header = ("strategy", "newest AUC", "earlier AUC", "average AUC", "avg acc", "forgetting",
+              "train s", "windows/s", "avg/JOINT", "time/JOINT")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     joint_avg, joint_time = median("joint", "average"), median("joint", "train_s")
-    cell: Callable[[float], str] = "{:.3f}".format
-    for strategy in STRATEGIES:
-        values = [median(strategy, k) for k in ("newest", "earlier", "average", "forgetting")]
+    for strategy in per_seed[0]:
+        values = [median(strategy, k) for k in ("newest", "earlier", "average", "accuracy")]
         seconds = median(strategy, "train_s")
         print(
-            f"| {strategy} | " + " | ".join(cell(v) for v in values)
-            + f" | {seconds:.1f} | {values[2] / joint_avg:.3f} | {seconds / joint_time:.2f} |"
+            f"| {strategy} | " + " | ".join(f"{v:.3f}" for v in values)
+            + f" | {median(strategy, 'forgetting'):+.3f} | {seconds:.1f}"
+            + f" | {median(strategy, 'windows_per_s'):.0f}"
+            + f" | {values[2] / joint_avg:.3f} | {seconds / joint_time:.2f} |"
+        )  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--long", action="store_true", help="5 seeds, K=8, 1000 entities")
+    parser.add_argument("--stream", choices=("both", "synthetic", "gapminder"), default="both")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--windows", type=int, default=6)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--entities", type=int, default=400)
+    parser.add_argument("--drift", type=float, default=1.0)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--gapminder-windows", type=int, default=4)
+    parser.add_argument("--gapminder-epochs", type=int, default=10)
+    parser.add_argument("--replay-size", type=int, default=1000)
+    parser.add_argument("--ewc", action="store_true", help="also LwF+replay+EWC (lambda 1000)")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.long:
+        args.seeds, args.windows, args.entities = 5, 8, 1000
+    torch.set_num_threads(args.threads)
+    if args.stream in ("both", "synthetic"):
+        run_stream(
+            f"synthetic (drift {args.drift}, {args.entities} entities, {args.days}-day periods)",
+            lambda root, seed: synthetic_periods(root, args, seed), args.epochs, args,
+        )  # fmt: skip
+    if args.stream in ("both", "gapminder"):
+        bounds = period_bounds(args.gapminder_windows)
+        run_stream(
+            "gapminder (142 countries, 1952-2007)",
+            lambda root, _seed: extract_periods(root, gapminder_rows(), bounds),
+            args.gapminder_epochs, args,
         )  # fmt: skip
 
 
