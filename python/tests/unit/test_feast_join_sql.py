@@ -21,6 +21,12 @@ def test_feast_join_sql_duckdb_is_an_asof_left_join() -> None:
     assert "ASOF LEFT JOIN feature_table" in sql
     assert 'e."event_timestamp" >= f0."time"' in sql
     assert "to_microseconds(3600000000)" in sql
+    assert sql.endswith('ORDER BY e."__trainplat_row"')
+    unordered = DuckDbAsofJoinSql().join(
+        "entities", ("__trainplat_row",), "event_timestamp", (VIEW,), ordered=False
+    )
+    assert unordered.startswith('SELECT e."__trainplat_row", ')
+    assert "ORDER BY" not in unordered
 
 
 def test_feast_join_sql_doris_ranks_candidates_inside_the_server() -> None:

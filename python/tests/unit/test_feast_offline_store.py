@@ -5,13 +5,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from feast import Entity, FeatureView, Field, FileSource, RepoConfig, ValueType
 from feast.types import Float64, String
 
 from tests.unit.conftest import T0
 from tests.unit.feast_snapshots import brute_force_join, random_tables
-from trainplat.feast.offline_store import STORE_TYPE, TrainplatOfflineStore
+from trainplat.feast.offline_store import STORE_TYPE, TrainplatOfflineStore, in_entity_order
+from trainplat.feast.pit_sql import ROW_COLUMN
 
 
 def _config(tmp_path: Path) -> RepoConfig:
@@ -113,3 +115,44 @@ def test_offline_store_equals_brute_force_on_random_data(
     pd.testing.assert_frame_equal(
         result[["uuid", "event_timestamp", "x", "y"]], expected, check_dtype=False
     )
+
+
+def test_joined_features_are_put_back_in_entity_order_nulls_included() -> None:
+    entities = pa.table({"uuid": ["a", "b", "c"], ROW_COLUMN: pa.array([0, 1, 2], pa.int64())})
+    joined = pa.table(
+        {
+            ROW_COLUMN: [2, 0, 1],
+            "x": pa.array([3.0, None, 2.0]),
+            "n": pa.array([3, 1, None], pa.int64()),
+            "c": pa.array(["r", None, "q"]),
+        }
+    )
+
+    result = in_entity_order(entities, joined)
+
+    assert result.to_pydict() == {
+        "uuid": ["a", "b", "c"],
+        "x": [None, 2.0, 3.0],
+        "n": [1, None, 3],
+        "c": [None, "q", "r"],
+    }
+    assert result.schema.field("n").type == pa.int64()
+    with pytest.raises(RuntimeError, match="2 rows for 3 entity rows"):
+        in_entity_order(entities, joined.slice(0, 2))
+
+
+def test_naive_entity_times_are_read_as_utc_like_feasts_coercion(tmp_path: Path) -> None:
+    # setup: the same label rows, naive (as Feast's coerce_tz_aware would read them: UTC)
+    labels, features = random_tables(3, entities=10, rows=200, labels=50)
+    labels["seen"] = labels["event_timestamp"]
+    naive = labels.assign(
+        event_timestamp=labels["event_timestamp"].dt.tz_convert(None),
+        seen=labels["seen"].dt.tz_convert(None),
+    )
+    naive.index = naive.index[::-1]  # the frame's index plays no part
+    # act
+    aware_result = _join(tmp_path, features, labels, None)
+    naive_result = _join(tmp_path, features, naive, None)
+    # check
+    pd.testing.assert_frame_equal(naive_result, aware_result)
+    assert str(naive_result["seen"].dtype) == "datetime64[ns, UTC]"

@@ -36,14 +36,13 @@ from sqlalchemy import Connection, text
 from trainplat.doris.connection import ServerConfig, engine_for
 from trainplat.doris.keys import validate_feature_key
 from trainplat.feast.doris_source import DorisSource
-from trainplat.feast.offline_store import JoinPlan, plan_join
+from trainplat.feast.offline_store import UTC_MICROSECONDS, JoinPlan, plan_join
 from trainplat.feast.pit_sql import JOIN_SQL, ROW_COLUMN, MariaDbJoinSql, MySqlProtocolJoinSql
 from trainplat.feast.retrieval_job import PlannedRetrievalJob
 
 STORE_TYPE = "trainplat.feast.doris_offline_store.DorisOfflineStore"
 ENTITY_TABLE_PREFIX = "__trainplat_entities_"
 INSERT_BATCH_ROWS = 10_000
-UTC_MICROSECONDS = pa.timestamp("us", tz="UTC")
 
 
 class DorisOfflineStoreConfig(FeastConfigBaseModel):

@@ -47,10 +47,17 @@ class PointInTimeJoinSql(ABC):
         entity_columns: tuple[str, ...],
         event_timestamp: str,
         views: tuple[ViewJoin, ...],
+        *,
+        ordered: bool = True,
     ) -> str:
         """A SELECT returning `entity_columns` then every view's features, one row per row
         of `entity_relation` (which must have an integer `__trainplat_row` column), ordered
-        by it."""
+        by it; in the engine's own order when not `ordered` (the caller then names
+        `__trainplat_row` among `entity_columns` and restores the order itself)."""
+
+    @staticmethod
+    def _order_by(row: str, ordered: bool) -> str:
+        return f" ORDER BY e.{row}" if ordered else ""
 
     def _entity_list(self, alias: str, entity_columns: tuple[str, ...]) -> list[str]:
         return [f"{alias}.{self.quote(_checked(column))}" for column in entity_columns]
@@ -71,6 +78,8 @@ class DuckDbAsofJoinSql(PointInTimeJoinSql):
         entity_columns: tuple[str, ...],
         event_timestamp: str,
         views: tuple[ViewJoin, ...],
+        *,
+        ordered: bool = True,
     ) -> str:
         q = self.quote
         select = self._entity_list("e", entity_columns)
@@ -95,7 +104,7 @@ class DuckDbAsofJoinSql(PointInTimeJoinSql):
                 select.append(f"{value} AS {q(output)}")
         return (
             f"SELECT {', '.join(select)} FROM {entity_relation} AS e "
-            f"{' '.join(joins)} ORDER BY e.{q(ROW_COLUMN)}"
+            f"{' '.join(joins)}{self._order_by(q(ROW_COLUMN), ordered)}"
         )
 
 
@@ -118,6 +127,8 @@ class MySqlProtocolJoinSql(PointInTimeJoinSql, ABC):
         entity_columns: tuple[str, ...],
         event_timestamp: str,
         views: tuple[ViewJoin, ...],
+        *,
+        ordered: bool = True,
     ) -> str:
         q = self.quote
         row = q(ROW_COLUMN)
@@ -147,7 +158,7 @@ class MySqlProtocolJoinSql(PointInTimeJoinSql, ABC):
             select.extend(f"{cte}.{q(output)}" for _, output in view.features)
         return (
             f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {entity_relation} AS e "
-            f"{' '.join(joins)} ORDER BY e.{row}"
+            f"{' '.join(joins)}{self._order_by(row, ordered)}"
         )
 
 

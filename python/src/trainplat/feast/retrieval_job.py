@@ -12,6 +12,8 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 
 # Builds the query on a fresh connection (registering in-memory tables) and returns its SQL.
 QueryBuilder = Callable[[duckdb.DuckDBPyConnection], str]
+# Turns the query's result into the job's (e.g. restores the entity frame's order).
+Finisher = Callable[[pa.Table], pa.Table]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -57,11 +59,11 @@ class DuckDbRetrievalJob(PlannedRetrievalJob):
         *,
         full_feature_names: bool,
         metadata: RetrievalMetadata | None = None,
-        drop_columns: tuple[str, ...] = (),
+        finish: Finisher | None = None,
     ) -> None:
         super().__init__(full_feature_names=full_feature_names, metadata=metadata)
         self._build = build
-        self._drop_columns = drop_columns
+        self._finish = finish
 
     def to_sql(self) -> str:
         with connect() as connection:
@@ -70,5 +72,4 @@ class DuckDbRetrievalJob(PlannedRetrievalJob):
     def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:  # noqa: ARG002
         with connect() as connection:
             table = connection.sql(self._build(connection)).to_arrow_table()
-        drop = [name for name in self._drop_columns if name in table.column_names]
-        return table.drop_columns(drop) if drop else table
+        return self._finish(table) if self._finish else table
