@@ -65,8 +65,9 @@ enum RequestBody {
         decoder.dateDecodingStrategy = .iso8601
         // No body at all means "no fields": routes whose fields are all optional accept it.
         let data = buffer.readableBytes == 0 ? Data("{}".utf8) : Data(buffer.readableBytesView)
+        let value: Value
         do {
-            return try decoder.decode(type, from: data)
+            value = try decoder.decode(type, from: data)
         } catch let DecodingError.keyNotFound(key, _) {
             throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(key.stringValue.snakeCased)' is required")
         } catch let DecodingError.dataCorrupted(context) where !context.codingPath.isEmpty {
@@ -78,10 +79,53 @@ enum RequestBody {
         } catch {
             throw Problem(status: .badRequest, title: "Bad request", detail: "the body is not the expected JSON object")
         }
+        try UnknownFields.reject(in: try JSONSerialization.jsonObject(with: data), declaredBy: value, at: "")
+        return value
+    }
+}
+
+/// JSONDecoder ignores keys a DTO does not declare, so a misspelt optional field (`userID`
+/// for `user_id`) would silently do nothing. The decoded value's stored properties are the
+/// fields its synthesised `Decodable` reads, so every key of the body must name one of them.
+enum UnknownFields {
+    static func reject(in json: Any, declaredBy value: Any, at path: String) throws {
+        let mirror = Mirror(reflecting: unwrapped(value))
+        switch (json, mirror.displayStyle) {
+        case (let object as [String: Any], .struct?):
+            let fields = Dictionary(mirror.children.compactMap { child in child.label.map { ($0, child.value) } }, uniquingKeysWith: { first, _ in first })
+            for key in object.keys.sorted() {
+                let fieldPath = path.isEmpty ? key : "\(path).\(key)"
+                guard let field = fields[key.camelCasedLikeJSONDecoder], let nested = object[key] else {
+                    let known = fields.keys.map(\.snakeCased).sorted().joined(separator: ", ")
+                    throw Problem(status: .badRequest, title: "Bad request", detail: "unknown field '\(fieldPath)'; the fields here are: \(known)")
+                }
+                try reject(in: nested, declaredBy: field, at: fieldPath)
+            }
+        case (let array as [Any], .collection?):
+            for (index, (element, decoded)) in zip(array, mirror.children.map(\.value)).enumerated() {
+                try reject(in: element, declaredBy: decoded, at: "\(path)[\(index)]")
+            }
+        default:
+            // Dictionaries, enums and scalars hold user data, not field names.
+            return
+        }
+    }
+
+    private static func unwrapped(_ value: Any) -> Any {
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return value }
+        return mirror.children.first.map { unwrapped($0.value) } ?? value
     }
 }
 
 extension String {
+    /// What `.convertFromSnakeCase` turns a body key into: `user_id` -> `userId`.
+    fileprivate var camelCasedLikeJSONDecoder: String {
+        let words = split(separator: "_", omittingEmptySubsequences: false)
+        guard let first = words.first, words.count > 1 else { return self }
+        return String(first) + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+    }
+
     fileprivate var snakeCased: String {
         unicodeScalars.reduce(into: "") { result, scalar in
             if CharacterSet.uppercaseLetters.contains(scalar) {
