@@ -89,6 +89,24 @@ struct CreateProjectRequest: Decodable {
     var owner: String?
 }
 
+struct RenameProjectRequest: Decodable {
+    var name: String
+}
+
+struct MemberDTO: Encodable, Sendable {
+    var userID: UUID
+    var username: String
+    var role: ProjectRole
+    var createdAt: Date?
+
+    init(_ membership: Membership) {
+        userID = membership.$user.id
+        username = membership.user.username
+        role = membership.role
+        createdAt = membership.createdAt
+    }
+}
+
 struct AddMemberRequest: Decodable {
     var username: String
     var role: ProjectRole
