@@ -130,6 +130,7 @@ def test_output_arguments_are_validated_with_clear_errors(tmp_path: Path) -> Non
     parsed = args([{"type": "classification"}, {"type": "forecast", "feature": "x",
                    "horizon_seconds": 60, "weight": 0.5}])  # fmt: skip
     assert [o.type for o in parsed.outputs] == ["classification", "forecast"]
+    assert ForecastOutput(feature="a.b", horizon_seconds=1.5).name == "forecast_a_b_1_5s"
     with pytest.raises(ValidationError, match="feature"):
         args([{"type": "regression"}])
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):

@@ -87,6 +87,18 @@ def test_drift_changes_the_label_rule_over_time(drift: float, similar: bool) -> 
     assert (cosine > 0.85) if similar else (cosine < 0.6), cosine
 
 
+def test_recurring_drift_alternates_between_the_start_and_end_worlds() -> None:
+    snapshots = generate(config(drift=1.0, recurring=4, snapshots_per_entity=30))
+
+    phase = np.floor(snapshots.tau * 4).astype(np.int64)
+    means = np.array([snapshots.z[phase == p].mean(axis=0) for p in range(4)])
+
+    # Same entities in every phase: their base values cancel in the differences.
+    assert np.abs(means[2] - means[0]).max() < 0.15
+    assert np.abs(means[3] - means[1]).max() < 0.15
+    assert np.abs(means[1] - means[0]).max() > 0.5  # the end world's shifted means
+
+
 def test_drift_brings_unseen_categories_late() -> None:
     snapshots = generate(config(drift=1.0, entities=500))
     early = set(snapshots.categorical[snapshots.tau < 0.2, 0].tolist())

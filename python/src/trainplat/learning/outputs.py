@@ -47,7 +47,7 @@ class RegressionOutput(_Output):
 
     @property
     def name(self) -> str:
-        return f"regression_{self.feature}"
+        return _metric_name(f"regression_{self.feature}")
 
 
 class ForecastOutput(_Output):
@@ -57,7 +57,12 @@ class ForecastOutput(_Output):
 
     @property
     def name(self) -> str:
-        return f"forecast_{self.feature}_{self.horizon_seconds:g}s"
+        return _metric_name(f"forecast_{self.feature}_{self.horizon_seconds:g}s")
+
+
+def _metric_name(name: str) -> str:
+    """Without dots: promotion gates read metrics by dotted path (`evaluation.<name>_mae`)."""
+    return name.replace(".", "_")
 
 
 Output = ClassificationOutput | RegressionOutput | ForecastOutput

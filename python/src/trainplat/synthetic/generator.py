@@ -30,6 +30,9 @@ class SyntheticConfig:
     features: int = 20
     seed: int = 0
     drift: float = 0.0
+    # 0: the world drifts linearly over the range. n > 0: the range is cut into n equal
+    # phases that alternate between the start world and the end world (recurring drift).
+    recurring: int = 0
     snapshots_per_entity: float = 50.0
     nodes: int = 16
     tag_fraction: float = 0.2
@@ -45,6 +48,8 @@ class SyntheticConfig:
             raise ValueError(f"features must be in [{MIN_FEATURES}, {MAX_FEATURES}]")
         if not 0.0 <= self.drift <= 1.0:
             raise ValueError("drift must be in [0, 1]")
+        if self.recurring < 0:
+            raise ValueError("recurring must be 0 (linear drift) or a number of phases")
         if self.entities < 1 or self.nodes < 1 or self.snapshots_per_entity <= 0:
             raise ValueError("entities, nodes and snapshots_per_entity must be positive")
         for name in ("tag_fraction", "missing_fraction", "categorical_share"):
@@ -111,7 +116,7 @@ def generate(config: SyntheticConfig) -> SyntheticSnapshots:
     span_us = _micros(config.end) - _micros(config.start)
     time_us = _micros(config.start) + np.floor(tau * span_us).astype(np.int64)
     delay_us = rng.exponential(MEAN_INGEST_DELAY_S * 1e6, size=rows).astype(np.int64)
-    alpha = config.drift * tau
+    alpha = config.drift * (np.floor(tau * config.recurring) % 2 if config.recurring else tau)
 
     base = rng.normal(size=(config.entities, n_numeric))
     z = base[entity] + rng.normal(0.0, NOISE_SD, size=(rows, n_numeric))

@@ -2,7 +2,10 @@
 how both drift over time.
 
 Drift model. Let tau in [0, 1) be a snapshot's position in the generated time range
-(0 at `start`, 1 at `end`) and alpha = drift * tau, with drift in [0, 1].
+(0 at `start`, 1 at `end`) and alpha = drift * tau, with drift in [0, 1]. With
+`recurring` = n > 0 the drift is abrupt and recurring instead: the range is cut into n
+equal phases and alpha = drift * (phase mod 2), so the world jumps between its start
+(alpha = 0) and its end (alpha = drift) at every phase boundary, as seasonal regimes do.
 
 * Numeric feature k of entity e at a snapshot has the standardised value
   z = base[e, k] + noise + alpha * shift[k], base ~ N(0, 1), noise ~ N(0, NOISE_SD),
