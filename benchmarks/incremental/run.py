@@ -11,7 +11,9 @@ tasks, history 8; 25 % of each period's entities are held out as its test set,
 
 - synthetic: the generator (`trainplat.synthetic`, drift model in `synthetic/world.py`) over
   `--windows` weekly periods with `--drift`: feature means shift, new categorical values
-  appear and the label rule rotates from one sparse rule to an unrelated one;
+  appear and the label rule rotates from one sparse rule to an unrelated one; with
+  `--recurring` the periods alternate between the start and the end world instead (abrupt,
+  recurring drift: the rule of period 1 returns in period 3, 5, ...);
 - gapminder: 142 countries every 5 years 1952-2007, shipped inside the plotly wheel
   (`gapminder.py` says what it is, its licence and how labels are derived), in
   `--gapminder-windows` periods.
@@ -94,6 +96,7 @@ def synthetic_periods(root: Path, args: argparse.Namespace, seed: int) -> list[P
     config = SyntheticConfig(
         start=START, end=START + timedelta(days=args.windows * args.days),
         entities=args.entities, features=12, seed=seed, drift=args.drift,
+        recurring=args.windows if args.recurring else 0,
         snapshots_per_entity=12.0 * args.windows, tag_fraction=0.3,
     )  # fmt: skip
     bounds = [
@@ -219,6 +222,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--entities", type=int, default=400)
     parser.add_argument("--drift", type=float, default=1.0)
+    parser.add_argument(
+        "--recurring", action="store_true",
+        help="synthetic periods alternate between the start and the end world (abrupt drift)",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--gapminder-windows", type=int, default=4)
     parser.add_argument("--gapminder-epochs", type=int, default=10)
@@ -231,7 +238,8 @@ def main(argv: list[str]) -> None:
     torch.set_num_threads(args.threads)
     if args.stream in ("both", "synthetic"):
         run_stream(
-            f"synthetic (drift {args.drift}, {args.entities} entities, {args.days}-day periods)",
+            f"synthetic ({'recurring ' if args.recurring else ''}drift {args.drift}, "
+            f"{args.entities} entities, {args.days}-day periods)",
             lambda root, seed: synthetic_periods(root, args, seed), args.epochs, args,
         )  # fmt: skip
     if args.stream in ("both", "gapminder"):
