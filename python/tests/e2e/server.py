@@ -69,7 +69,9 @@ class Server:
         if auth:
             headers["Authorization"] = f"Bearer {token or self.token}"
         request = urllib.request.Request(self.api + path, data=data, method=method, headers=headers)
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # Generous: on a loaded 2-core machine the state of a 1,000-task run being recovered
+        # can take seconds to answer; a server that hangs still fails the test.
+        with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read() or b"{}")
 
     def stop(self, sig: signal.Signals) -> None:

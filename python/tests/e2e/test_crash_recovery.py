@@ -4,6 +4,7 @@ through their expired lease and retried."""
 
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +20,10 @@ def _run_state(server: Server, run_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("tasks", "seconds_each", "concurrency", "done_before_kill", "hold_seconds"),
+    ("tasks", "seconds_each", "concurrency", "done_before_kill"),
     [
-        (40, 0.5, 4, 8, 10),
-        (1000, 0.1, 8, 200, 30),  # a big run: recovery must not lose or repeat any of 1,000
+        (40, 0.5, 4, 8),
+        (1000, 0.1, 8, 200),  # a big run: recovery must not lose or repeat any of 1,000
     ],
 )
 def test_kill_9_mid_run_then_restart_completes_every_task_exactly_once(
@@ -31,10 +32,11 @@ def test_kill_9_mid_run_then_restart_completes_every_task_exactly_once(
     seconds_each: float,
     concurrency: int,
     done_before_kill: int,
-    hold_seconds: int,
+    tmp_path: Path,
 ) -> None:
-    # setup: a run of independent tasks, `concurrency` at a time, plus one long task ("hold")
-    # that is surely running when the server dies, so its recovery can be checked every time
+    # setup: a run of independent tasks, `concurrency` at a time, plus one task ("hold") that
+    # waits for a gate file the test opens only after the restart, so it is surely running
+    # when the server dies however slow the machine is, and its recovery is checked every time
     server.env["TRAINPLAT_MAX_CONCURRENT_TASKS"] = str(concurrency)
     # The check reads every task's attempts: more requests than the default rate limit allows.
     server.env["TRAINPLAT_RATE_LIMIT_PER_SECOND"] = "10000"
@@ -44,7 +46,13 @@ def test_kill_9_mid_run_then_restart_completes_every_task_exactly_once(
     def task(seconds: float) -> str:
         return f"{{command: [sh, -c, \"sleep {seconds}; echo '{{}}' > outputs.json\"]}}"
 
-    spec = f"name: many\ntasks:\n  hold: {task(hold_seconds)}\n" + "".join(
+    gate = tmp_path / "gate"
+    # Waits at most 10 minutes, so a broken test cannot leave the task behind for ever.
+    hold = (
+        '{command: [sh, -c, "for i in $(seq 3000); do '
+        f"[ -e '{gate}' ] && break; sleep 0.2; done; echo '{{}}' > outputs.json\"]}}"
+    )
+    spec = f"name: many\ntasks:\n  hold: {hold}\n" + "".join(
         f"  t{i}: {task(seconds_each)}\n" for i in range(tasks)
     )
     pipeline = server.call("POST", f"/api/v1/projects/{project}/pipelines", spec.encode())
@@ -63,6 +71,7 @@ def test_kill_9_mid_run_then_restart_completes_every_task_exactly_once(
         pytest.fail(f"never saw 'hold' running with {done_before_kill} tasks done: {state}")
     server.stop(signal.SIGKILL)
     server.start()
+    gate.touch()
     deadline = time.monotonic() + 300
     while _run_state(server, run_id)["status"] != "succeeded" and time.monotonic() < deadline:
         time.sleep(1)
