@@ -69,27 +69,9 @@ struct ModelAliasController {
         guard let candidate = try await ModelVersion.query(on: database).filter(\.$project.$id == projectID)
             .filter(\.$modelName == model).filter(\.$number == body.version).first()
         else { throw NotFound(resource: "model version", id: "\(model) v\(body.version)") }
-        let alias = try await ModelAlias.query(on: database).filter(\.$project.$id == projectID)
-            .filter(\.$modelName == model).filter(\.$alias == aliasName).first()
-        var incumbent: ModelVersion?
-        if let alias { incumbent = try await ModelVersion.find(alias.$version.id, on: database) }
-        let rules = try await ModelGate.query(on: database).filter(\.$project.$id == projectID).filter(\.$modelName == model).first()?.gate.rules ?? []
-        let failures = PromotionGate.failures(rules: rules, candidate: candidate.metrics, incumbent: incumbent?.metrics)
-        let target = AuditLog.Target(kind: "model_alias", id: "\(model)@\(aliasName)", projectID: projectID)
-        let details: JSONObject = [
-            "to_version": .int(body.version), "from_version": incumbent.map { JSONValue.int($0.number) } ?? .null, "force": .bool(body.force == true),
-        ]
-        guard failures.isEmpty || body.force == true else {
-            try await audit.record(actor: identity, action: "model.alias.move", resource: target, outcome: "gate_failed", details: details)
-            throw Problem(
-                status: .conflict, title: "Promotion gate failed",
-                detail: "\(aliasName) stays on \(incumbent.map { "v\($0.number)" } ?? "nothing"): " + failures.joined(separator: "; "))
-        }
-        let candidateID = try candidate.requireID()
-        let moved = alias ?? ModelAlias(projectID: projectID, modelName: model, alias: aliasName, versionID: candidateID)
-        moved.$version.id = candidateID
-        try await moved.save(on: database)
-        try await audit.record(actor: identity, action: "model.alias.move", resource: target, details: details)
-        return JSONResponse(ModelAliasDTO(modelName: model, alias: aliasName, modelVersionID: candidateID, updatedAt: moved.updatedAt))
+        let outcome = try await ModelPromotion(database: database, audit: audit)
+            .promote(candidate, to: aliasName, force: body.force == true, actorID: identity.userID)
+        guard outcome.moved else { throw Problem(status: .conflict, title: "Promotion gate failed", detail: outcome.refusal) }
+        return JSONResponse(ModelAliasDTO(modelName: model, alias: aliasName, modelVersionID: try candidate.requireID(), updatedAt: outcome.updatedAt))
     }
 }

@@ -19,6 +19,8 @@ enum TaskContract {
         var modelEvaluation: [String: JSONValue]?
         /// Training-set versions whose data a `storage.move_tier` task moved: `{id, uri, tier}`.
         var tierMoves: [[String: JSONValue]] = []
+        /// `{artifact_hash, alias}`: move the alias to that model version through its gate.
+        var modelPromotion: [String: JSONValue]?
     }
 
     struct ContractError: Error, CustomStringConvertible, Equatable {
@@ -55,7 +57,7 @@ enum TaskContract {
 
     static func parse(_ document: JSONValue) throws(ContractError) -> Outputs {
         guard let root = document.objectValue else { throw ContractError(description: "\(outputsFile) must hold a JSON object") }
-        let known: Set<String> = ["outputs", "metrics", "training_set_version", "model_version", "model_evaluation", "tier_moves"]
+        let known: Set<String> = ["outputs", "metrics", "training_set_version", "model_version", "model_evaluation", "tier_moves", "model_promotion"]
         if let unknown = root.keys.sorted().first(where: { !known.contains($0) }) {
             throw ContractError(description: "\(outputsFile): unknown field '\(unknown)' (expected \(known.sorted().joined(separator: ", ")))")
         }
@@ -72,7 +74,8 @@ enum TaskContract {
             trainingSetVersion: try object(root["training_set_version"], field: "training_set_version"),
             modelVersion: try object(root["model_version"], field: "model_version"),
             modelEvaluation: try object(root["model_evaluation"], field: "model_evaluation"),
-            tierMoves: try objects(root["tier_moves"], field: "tier_moves"))
+            tierMoves: try objects(root["tier_moves"], field: "tier_moves"),
+            modelPromotion: try object(root["model_promotion"], field: "model_promotion"))
     }
 
     private static func objects(_ value: JSONValue?, field: String) throws(ContractError) -> [[String: JSONValue]] {

@@ -11,8 +11,12 @@ extension TaskRunner {
         var outputs: TaskContract.Outputs?
         if failure == nil {
             do {
-                let reported = try TaskContract.readOutputs(directory: attempt.workDirectory)
+                var reported = try TaskContract.readOutputs(directory: attempt.workDirectory)
                 try await register(reported, provenance: provenance)
+                if let promotion = reported.modelPromotion {
+                    // Moved or refused by the gate, the task succeeded; its outputs say which.
+                    reported.values["promotion"] = try await promote(promotion, provenance: provenance)
+                }
                 outputs = reported
             } catch {
                 failure = error.description
@@ -52,6 +56,40 @@ extension TaskRunner {
         }
         for move in outputs.tierMoves {
             try await TrainingSetRegistration.applyTierMove(move, projectID: provenance.projectID, on: database)
+        }
+    }
+
+    /// A pipeline promotes for the user who started its run, with that user's role today:
+    /// a run cannot move an alias its user could not move through the API.
+    private func promote(_ fields: [String: JSONValue], provenance: Provenance) async throws(TaskContract.ContractError) -> JSONValue {
+        let reader = ReportedFields(fields, prefix: "model_promotion")
+        let artifactHash = try reader.string("artifact_hash")
+        let alias = try reader.optionalString("alias") ?? "production"
+        guard SpecNames.isIdentifier(alias) else {
+            throw TaskContract.ContractError(description: "model_promotion.alias '\(alias)' is not a valid alias name")
+        }
+        do {
+            guard let candidate = try await ModelVersion.query(on: database)
+                .filter(\.$project.$id == provenance.projectID).filter(\.$artifactHash == artifactHash).first()
+            else {
+                throw TaskContract.ContractError(description: "model_promotion names artifact_hash \(artifactHash), which no model version of this project has")
+            }
+            let user = try await User.find(provenance.userID, on: database)
+            let membership = try await Membership.query(on: database)
+                .filter(\.$user.$id == provenance.userID).filter(\.$project.$id == provenance.projectID).first()
+            let active = user.map { !$0.isDisabled } ?? false
+            let caller = Caller(isAdmin: active && user?.isAdmin == true, role: active ? membership?.role : nil)
+            guard PermissionPolicy.allows(caller, .update, .modelVersion) else {
+                throw TaskContract.ContractError(description: "model_promotion: the run's user may not move aliases in this project (maintainer needed)")
+            }
+            let outcome = try await ModelPromotion(database: database, audit: AuditLog(database: database))
+                .promote(candidate, to: alias, force: false, actorID: provenance.userID)
+            if !outcome.moved { logger.info("promotion refused by the gate", metadata: ["reason": "\(outcome.refusal)"]) }
+            return outcome.json
+        } catch let error as TaskContract.ContractError {
+            throw error
+        } catch {
+            throw TaskContract.ContractError(description: "could not promote the model version: \(error)")
         }
     }
 

@@ -11,6 +11,7 @@ public enum TaskPrograms {
         "learning.evaluate",
         "learning.incremental_update",
         "learning.evaluate_windows",
+        "models.promote",
         "storage.move_tier",
     ]
 }

@@ -65,4 +65,54 @@ struct ModelAliasTests {
             }
         }
     }
+
+    /// Runs a one-task pipeline as `user` whose outputs register model `ranker` with artifact
+    /// `hash` and ask to promote it to production; returns the task when the run has ended.
+    private func promoteThroughATask(_ app: TestApp, project: UUID, user: UUID, hash: String, earlier: Double) async throws -> TaskRun {
+        let outputs = #"{"outputs": {}, "model_version": {"artifact_hash": "\#(hash)", "artifact_uri": "file:///\#(hash)", "model_name": "ranker", "#
+            + #""metrics": {"evaluation": {"auc": 0.9, "earlier": {"auc": \#(earlier)}}}}, "model_promotion": {"artifact_hash": "\#(hash)"}}"#
+        let spec = "name: daily\ntasks:\n  promote:\n    command:\n      - sh\n      - -c\n      - |\n        cat > outputs.json <<'EOF'\n        \(outputs)\n        EOF\n"
+        let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
+        let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+        try await app.drive(until: { try await PipelineRun.find(run.requireID(), on: app.database)?.status.isTerminal == true }, timeout: .seconds(60))
+        return try #require(try await app.tasks(of: run)["promote"])
+    }
+
+    private func production(_ app: TestApp, project: UUID) async throws -> Int? {
+        guard let alias = try await ModelAlias.query(on: app.database).filter(\.$project.$id == project).filter(\.$alias == "production").first() else { return nil }
+        return try await ModelVersion.find(alias.$version.id, on: app.database)?.number
+    }
+
+    @Test func test_taskPromotion_movesThroughTheGate_refusalKeepsTheAliasAndSucceeds_membersMayNotPromote() async throws {
+        try await TestApp.with { app in
+            // setup: production on v1; a gate that allows losing 0.02 on earlier windows
+            let maintainer = try await app.user("maint")
+            let member = try await app.user("member")
+            let project = try await app.project(members: [(maintainer, .maintainer), (member, .member)])
+            let (projectID, userID) = (try project.requireID(), try maintainer.requireID())
+            let v1 = try await register(app, project: projectID, user: userID, hash: "h1", newest: 0.70, earlier: 0.75)
+            try await ModelAlias(projectID: projectID, modelName: "ranker", alias: "production", versionID: try v1.requireID()).create(on: app.database)
+            let rule = GateRule(metric: "evaluation.earlier.auc", kind: .dropsAtMost, threshold: 0.02)
+            try await ModelGate(projectID: projectID, modelName: "ranker", gate: GateRules(rules: [rule])).create(on: app.database)
+            // act
+            let forgetful = try await promoteThroughATask(app, project: projectID, user: userID, hash: "h2", earlier: 0.60)
+            let afterRefusal = try await production(app, project: projectID)
+            let good = try await promoteThroughATask(app, project: projectID, user: userID, hash: "h3", earlier: 0.74)
+            let afterPass = try await production(app, project: projectID)
+            let byMember = try await promoteThroughATask(app, project: projectID, user: try member.requireID(), hash: "h4", earlier: 0.75)
+            // check
+            #expect(forgetful.status == .succeeded)
+            let refusal = forgetful.outputs?["promotion"]?.objectValue
+            #expect(refusal?["moved"] == .bool(false))
+            #expect(refusal?["reasons"]?.arrayValue?.first?.stringValue?.contains("dropped from 0.7500 to 0.6000") == true)
+            #expect(afterRefusal == 1)
+            #expect(good.status == .succeeded && good.outputs?["promotion"]?.objectValue?["moved"] == .bool(true))
+            #expect(afterPass == 3)
+            #expect(byMember.status == .failed && byMember.reason?.contains("maintainer needed") == true)
+            #expect(try await production(app, project: projectID) == 3)
+            let moves = try await AuditEvent.query(on: app.database).filter(\.$action == "model.alias.move").all()
+            #expect(moves.map(\.outcome).sorted() == ["gate_failed", "success"])
+            #expect(moves.allSatisfy { $0.$actor.id == userID })
+        }
+    }
 }

@@ -23,6 +23,7 @@ _PROGRAM_LOCATIONS: dict[str, str] = {
     ),
     "learning.evaluate_windows": "trainplat.learning.evaluate_windows:EVALUATE_WINDOWS_PROGRAM",
     "storage.move_tier": "trainplat.storage.tiering:MOVE_TIER_PROGRAM",
+    "models.promote": "trainplat.learning.promote:PROMOTE_PROGRAM",
 }
 
 

@@ -78,6 +78,18 @@ class TierMove:
 
 
 @dataclass(frozen=True)
+class ModelPromotion:
+    """Asks the control plane to move `alias` to the model version with this artifact hash,
+    through the model's promotion gate."""
+
+    artifact_hash: str
+    alias: str
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return {"artifact_hash": self.artifact_hash, "alias": self.alias}
+
+
+@dataclass(frozen=True)
 class TaskResult:
     outputs: dict[str, JsonValue]
     metrics: dict[str, float] = field(default_factory=dict)
@@ -85,6 +97,7 @@ class TaskResult:
     model_version: ModelVersion | None = None
     model_evaluation: ModelEvaluation | None = None
     tier_moves: list[TierMove] = field(default_factory=list)
+    model_promotion: ModelPromotion | None = None
 
     def to_json(self) -> dict[str, JsonValue]:
         document: dict[str, JsonValue] = {
@@ -99,4 +112,6 @@ class TaskResult:
             document["model_evaluation"] = self.model_evaluation.to_json()
         if self.tier_moves:
             document["tier_moves"] = [move.to_json() for move in self.tier_moves]
+        if self.model_promotion is not None:
+            document["model_promotion"] = self.model_promotion.to_json()
         return document
