@@ -3,7 +3,7 @@ Feast's get_historical_features) vs Feast's own duckdb (ibis) and dask stores vs
 DuckDB ASOF JOIN (two ways of getting its result into pandas). Every engine must return a
 pandas DataFrame, and every result is compared with the baseline's.
 
-Each engine runs in a process of its own (spawned), so its peak memory (ru_maxrss) is its
+Each engine runs in a process of its own (spawned), so its peak memory (VmHWM) is its
 own; the processes stay up and are asked for one run each in turn, round after round, so a
 change in the machine's load (2 shared cores here) falls on every engine alike. An engine
 that takes longer than --run-timeout for one run, or whose resident memory passes
@@ -14,7 +14,6 @@ that takes longer than --run-timeout for one run, or whose resident memory passe
 
 import argparse
 import multiprocessing
-import resource
 import statistics
 import tempfile
 import time
@@ -139,9 +138,12 @@ def canonical(frame: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["uuid", "event_timestamp", *FEATURES]).reset_index(drop=True)
 
 
-def rss_bytes(pid: int | str = "self") -> int:
+def rss_bytes(pid: int | str = "self", field: str = "VmRSS") -> int:
+    """Resident memory now (VmRSS) or at its peak (VmHWM). The peak is read here rather
+    than from getrusage: ru_maxrss survives exec, so a spawned worker would report at
+    least the parent's size when it forked."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return 0
 
@@ -172,7 +174,7 @@ def worker(connection: Connection, name: str, folder: Path, path: Path, labels: 
         result = run()
         connection.send(time.perf_counter() - began)
     assert result is not None
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = rss_bytes(field="VmHWM")
     result.to_parquet(folder / f"{name.replace(' ', '_')}.result.parquet")
     connection.send((peak, len(result)))
 
