@@ -7,7 +7,6 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -19,6 +18,7 @@ from trainplat.datasets.version import content_hash
 from trainplat.doris.snapshot_file import TIME_TYPE, read_feature_schema
 from trainplat.feast.offline_store import STORE_TYPE
 from trainplat.feast.repo import REGISTRY_FILE, AppliedRepo, apply_repo, spec_from_snapshots
+from trainplat.feast.retrieval_job import connect
 from trainplat.tasks.context import TaskContext
 from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import FeatureKind, JsonValue, TaskResult, TrainingSetVersion
@@ -58,8 +58,7 @@ def label_frame(snapshots: Path, label_key: str) -> pd.DataFrame:
     uuid, node_id) order, so the output order never depends on the extract's."""
     path = str(snapshots).replace("'", "''")
     column = '"' + label_key.replace('"', '""') + '"'
-    with duckdb.connect() as connection:
-        connection.execute("SET TimeZone = 'UTC'")
+    with connect() as connection:
         table = connection.sql(
             f"SELECT uuid, node_id, time AS event_timestamp, {column} AS label "
             f"FROM read_parquet('{path}') WHERE is_tag AND {column} IS NOT NULL "
