@@ -33,8 +33,8 @@ training on period l:
   strategy trains on, times epochs, per second of training (replayed rows not counted).
 
 One torch thread by default (`--threads`): on the shared 2-core machines more threads were
-slower, and one thread keeps strategies comparable. CPU only: the learning code does not
-place models on a GPU yet."""
+slower, and one thread keeps strategies comparable. `--device` as the learning tasks'
+`device` argument (`auto`: the GPU when there is one); every table names the device."""
 
 import argparse
 import statistics
@@ -54,6 +54,7 @@ from trainplat.datasets.training_set_file import TrainingSetData, read_training_
 from trainplat.doris.extract import extract
 from trainplat.doris.schema import SnapshotRow
 from trainplat.doris.source import SqliteSource
+from trainplat.learning.device import check_device, resolve_device
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, Trained, train_from_scratch, update
 from trainplat.learning.plugins import (
@@ -141,7 +142,8 @@ def run_seed(
 ) -> dict[str, dict[str, float]]:
     scratch = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=3e-3)
     tune = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=1e-3)
-    first = train_from_scratch(trains[:1], architecture=ARCHITECTURE, hyper=scratch)
+    device = resolve_device(args.device)
+    first = train_from_scratch(trains[:1], architecture=ARCHITECTURE, hyper=scratch, device=device)
     results = {}
     for strategy, plugins in strategies(seed, args).items():
         current, seconds, rows = first, 0.0, 0
@@ -150,13 +152,14 @@ def run_seed(
             began = time.perf_counter()
             if plugins is None:
                 current = train_from_scratch(
-                    trains[: k + 1], architecture=ARCHITECTURE, hyper=scratch
+                    trains[: k + 1], architecture=ARCHITECTURE, hyper=scratch, device=device
                 )
                 rows += sum(t.rows for t in trains[: k + 1]) * epochs
             else:
                 current = update(
                     current.model, parent_encoder=current.encoder, architecture=ARCHITECTURE,
                     data=trains[k], earlier=trains[:k], plugins=plugins, hyper=tune,
+                    device=device,
                 )  # fmt: skip
                 rows += trains[k].rows * epochs
             seconds += time.perf_counter() - began
@@ -189,8 +192,24 @@ def run_stream(
         print(f"{name}: seed {seed} done ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
     sizes = ", ".join(str(t.rows) for t in trains)
     print(f"\n{name}: {len(trains)} periods (training rows {sizes}), {epochs} epochs, "
-          f"medians over {args.seeds} seeds, {time.perf_counter() - began:.0f} s")  # fmt: skip
+          f"medians over {args.seeds} seeds, device {describe_device(args.device)}, "
+          f"{time.perf_counter() - began:.0f} s")  # fmt: skip
     print_table(per_seed)
+
+
+def device_argument(name: str) -> str:
+    try:
+        return check_device(name)
+    except ValueError as error:  # argparse shows only this exception's message
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def describe_device(name: str) -> str:
+    """The device `name` resolves to here, with the GPU's model or the CPU's torch threads."""
+    device = resolve_device(name)
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({torch.get_num_threads()} torch thread(s))"
 
 
 def print_table(per_seed: list[dict[str, dict[str, float]]]) -> None:
@@ -232,6 +251,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--replay-size", type=int, default=1000)
     parser.add_argument("--ewc", action="store_true", help="also LwF+replay+EWC (lambda 1000)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--device", type=device_argument, default="auto",
+        help="auto (the GPU when there is one), cpu, cuda or cuda:N",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.long:
         args.seeds, args.windows, args.entities = 5, 8, 1000

@@ -41,17 +41,21 @@ def test_train_then_evaluate_on_a_later_window_beats_chance(
     early, late = training_sets
 
     trained = train(
-        new_context(tmp_path, "train"), training_set=early, epochs=3, d_model=16, batch_size=64
-    )
+        new_context(tmp_path, "train"), training_set=early, epochs=3, d_model=16, batch_size=64,
+        device="cpu",
+    )  # fmt: skip
     scored = evaluate(
-        new_context(tmp_path, "eval"), model=Path(str(trained.outputs["model"])), training_set=late
-    )
+        new_context(tmp_path, "eval"), model=Path(str(trained.outputs["model"])), training_set=late,
+        device="cpu",
+    )  # fmt: skip
 
     assert scored.metrics["auc"] > 0.6, scored.metrics
     assert scored.metrics["rows"] == read_training_set(late).rows
     version = trained.model_version
     assert version is not None
     assert version.artifact_uri.endswith("/train/model.pt")
+    assert version.config["device"] == "cpu"
+    assert scored.outputs["device"] == "cpu"
     assert (tmp_path / "train" / "manifest.json").is_file()
     assert version.training_set_version == content_hash(early, read_metadata(early)[1])
 

@@ -82,7 +82,7 @@ def test_update_extends_the_parent_and_names_it(tmp_path: Path, windows: dict[st
     result = incremental_update(
         new_context(tmp_path, "update"), parent_model=windows["parent"],
         training_set=windows["late"], earlier_sets=(windows["early"],), ewc=True, epochs=1,
-        batch_size=128, replay_size=64,
+        batch_size=128, replay_size=64, device="cpu",
     )  # fmt: skip
 
     version = result.model_version
@@ -97,6 +97,7 @@ def test_update_extends_the_parent_and_names_it(tmp_path: Path, windows: dict[st
     manifest = json.loads((tmp_path / "update" / "manifest.json").read_text())
     assert manifest["parent"]["artifact_hash"] == parent_hash
     assert manifest["artifact_hash"] == version.artifact_hash
+    assert manifest["config"]["device"] == version.config["device"] == "cpu"
     _, encoder = load_checkpoint(Path(str(result.outputs["model"])))
     _, parent_encoder = load_checkpoint(windows["parent"])
     assert encoder.numeric_names == (*parent_encoder.numeric_names, "num_new")
@@ -177,7 +178,7 @@ def test_evaluate_windows_reports_forgetting_and_baselines(
     result = evaluate_windows(
         new_context(tmp_path, "evaluate"), model=model, newest=windows["late"],
         earlier=(windows["early"],), parent_model=windows["parent"], holdout_fraction=0.25,
-        baselines=True, baseline_epochs=1, batch_size=128,
+        baselines=True, baseline_epochs=1, batch_size=128, device="cpu",
     )  # fmt: skip
 
     metrics = result.metrics
@@ -192,3 +193,4 @@ def test_evaluate_windows_reports_forgetting_and_baselines(
     assert [w["role"] for w in rows] == ["newest", "earlier"]  # type: ignore[index, union-attr]
     assert result.model_evaluation is not None
     assert result.model_evaluation.artifact_hash == file_sha256(model)
+    assert result.outputs["device"] == "cpu"

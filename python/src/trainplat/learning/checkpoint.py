@@ -1,5 +1,7 @@
 """`model.pt`: weights, architecture and feature encoder in one file, loadable with
-`weights_only=True` (plain containers and tensors only, so loading runs no pickled code)."""
+`weights_only=True` (plain containers and tensors only, so loading runs no pickled code).
+The weights are saved as CPU tensors and loaded onto the CPU: a model trained on a GPU loads
+on a machine without one; the caller moves it to its own device."""
 
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,9 @@ def save_checkpoint(
             "format": FORMAT,
             "architecture": architecture,
             "encoder": encoder.to_json(),
-            "state_dict": model.state_dict(),
+            # CPU tensors whatever the model trained on: torch.load would otherwise look
+            # for the GPU they were saved from (see also map_location in the loader).
+            "state_dict": {name: value.cpu() for name, value in model.state_dict().items()},
         },
         path,
     )

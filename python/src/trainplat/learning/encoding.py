@@ -52,6 +52,18 @@ class EncodedBatch:
             targets=self.targets[index],
         )
 
+    def to(self, device: torch.device) -> "EncodedBatch":
+        """The same rows on `device` (this batch itself when it is there already)."""
+        if self.targets.device == device:
+            return self
+        return EncodedBatch(
+            numeric=self.numeric.to(device),
+            categorical=self.categorical.to(device),
+            log_age=self.log_age.to(device),
+            padding=self.padding.to(device),
+            targets=self.targets.to(device),
+        )
+
 
 @dataclass(frozen=True)
 class FeatureEncoder:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, FilePath
 from trainplat.datasets.training_set_file import TrainingSetData, read_training_set
 from trainplat.datasets.version import file_sha256
 from trainplat.learning.checkpoint import load_checkpoint_document
+from trainplat.learning.device import AUTO, DeviceField, resolve_device
 from trainplat.learning.encoding import FeatureEncoder
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, train_from_scratch, update
@@ -46,6 +47,7 @@ class EvaluateWindowsArgs(BaseModel):
     seed: int = 0
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    device: DeviceField = AUTO  # of the scoring and the baselines' training
 
 
 def window_metrics(scorer: Scorer, data: TrainingSetData) -> dict[str, float]:
@@ -104,8 +106,11 @@ def evaluate_windows(
     seed: int = 0,
     batch_size: int = 256,
     learning_rate: float = 1e-3,
+    device: str = AUTO,
 ) -> TaskResult:
+    on = resolve_device(device)
     network, encoder, architecture = load_checkpoint_document(model)
+    network.to(on)
     full_newest = read_training_set(newest)
     held_out = holdout_mask(newest, holdout_fraction) if holdout_fraction > 0 else None
     newest_data = full_newest if held_out is None else select_rows(full_newest, held_out)
@@ -116,6 +121,7 @@ def evaluate_windows(
     scorers: dict[str, Scorer] = {"model": (network, encoder)}
     if parent_model is not None:
         parent, parent_encoder, parent_architecture = load_checkpoint_document(parent_model)
+        parent.to(on)
         scorers["parent"] = (parent, parent_encoder)
     if baselines:
         if parent_model is None:
@@ -128,6 +134,7 @@ def evaluate_windows(
             architecture=architecture,
             hyper=hyper,
             outputs=encoder.outputs,
+            device=on,
         )
         scorers["retrain"] = (retrain.model, retrain.encoder)
         context.report_progress(0.4, "training the naive fine-tune baseline")
@@ -137,6 +144,7 @@ def evaluate_windows(
             architecture=parent_architecture,
             data=train_newest,
             hyper=hyper,
+            device=on,
         )
         scorers["finetune"] = (finetune.model, finetune.encoder)
 
@@ -164,7 +172,7 @@ def evaluate_windows(
             if key in row and f"parent_{key}" in row and role == "earlier":
                 row[f"forgetting_{key}"] = _worse_by(key, row[f"parent_{key}"], row[key])
         table.append(row)
-    outputs: dict[str, JsonValue] = {**metrics, "windows": table}
+    outputs: dict[str, JsonValue] = {**metrics, "windows": table, "device": str(on)}
     evaluation = ModelEvaluation(artifact_hash=file_sha256(model), metrics=metrics)
     return TaskResult(outputs=outputs, metrics=metrics, model_evaluation=evaluation)
 

@@ -12,7 +12,8 @@ computes the same function:
   out-of-vocabulary row, which is what the parent used for it;
 * a new categorical feature gets a zero table (like a feature that is always missing).
 
-Old rows and columns are copied bit for bit; the parent model is never modified."""
+Old rows and columns are copied bit for bit; the parent model is never modified. The child
+is built on the CPU (the caller moves it to its training device)."""
 
 from typing import Any
 
@@ -66,7 +67,8 @@ def extend_model(
     ):
         raise ValueError("the new encoder does not extend the parent's encoder")
     child = build_model(encoder, architecture)
-    state = {key: value.detach().clone() for key, value in parent.state_dict().items()}
+    # Copied to the CPU, where the child is built, whatever device the parent is on.
+    state = {key: value.detach().to("cpu", copy=True) for key, value in parent.state_dict().items()}
     target = child.state_dict()
 
     weight = state["input_projection.weight"]

@@ -11,6 +11,7 @@ import torch
 from trainplat.datasets.training_set_file import TrainingSetData
 from trainplat.learning.checkpoint import build_model
 from trainplat.learning.data import concat_batches, concat_training_sets
+from trainplat.learning.device import CPU
 from trainplat.learning.encoding import FeatureEncoder
 from trainplat.learning.extension import extend_encoder, extend_model, new_inputs
 from trainplat.learning.loop import EpochCallback, FitReport, fit
@@ -45,15 +46,16 @@ def update(
     plugins: Sequence[AnyPluginConfig] = (),
     hyper: Hyperparameters = Hyperparameters(),
     on_epoch: EpochCallback | None = None,
+    device: torch.device = CPU,
 ) -> Trained:
-    """A child of `parent` trained on `data` with `plugins`; with no plugins this is naive
-    fine-tuning. `earlier` are earlier windows' training sets (replay, EWC). The child has
-    the parent's outputs. `parent` is not modified."""
+    """A child of `parent` trained on `data` with `plugins` on `device`; with no plugins
+    this is naive fine-tuning. `earlier` are earlier windows' training sets (replay, EWC).
+    The child has the parent's outputs. `parent` (on any device) is not modified."""
     torch.manual_seed(hyper.seed)
     encoder = extend_encoder(parent_encoder, data)
     model = extend_model(
         parent, parent_encoder=parent_encoder, encoder=encoder, architecture=architecture
-    )
+    ).to(device)
     earlier_batches = [encoder.encode(window) for window in earlier]
     built = [build_plugin(config, earlier=earlier_batches) for config in plugins]
     report = fit(
@@ -76,13 +78,14 @@ def train_from_scratch(
     hyper: Hyperparameters = Hyperparameters(),
     outputs: Sequence[Output] = DEFAULT_OUTPUTS,
     on_epoch: EpochCallback | None = None,
+    device: torch.device = CPU,
 ) -> Trained:
     """A fresh model on every window so far (with one set, `learning.train`; with all
     windows, the full-retrain JOINT baseline). Each set is encoded on its own, so no
-    forecast target of one window comes from another (`targets.py`)."""
+    forecast target of one window comes from another (`targets.py`). Trains on `device`."""
     torch.manual_seed(hyper.seed)
     encoder = FeatureEncoder.fit(concat_training_sets(sets), outputs)
-    model = build_model(encoder, architecture)
+    model = build_model(encoder, architecture).to(device)
     report = fit(
         model,
         concat_batches([encoder.encode(data) for data in sets]),

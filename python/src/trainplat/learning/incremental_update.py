@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, FilePath, model_validator
 from trainplat.datasets.training_set_file import read_metadata, read_training_set
 from trainplat.datasets.version import content_hash, file_sha256
 from trainplat.learning.checkpoint import load_checkpoint_document, save_checkpoint
+from trainplat.learning.device import AUTO, DeviceField, resolve_device
 from trainplat.learning.holdout import holdout_mask, select_rows
 from trainplat.learning.incremental import Hyperparameters, update
 from trainplat.learning.outputs import outputs_to_json
@@ -51,6 +52,7 @@ class IncrementalUpdateArgs(BaseModel):
     replay_batch_fraction: float = Field(1.0, gt=0.0, le=10.0)
     ewc: bool = False
     ewc_lambda: float = Field(100.0, ge=0.0)
+    device: DeviceField = AUTO
 
     @model_validator(mode="after")
     def _earlier_sets_for_replay_and_ewc(self) -> Self:
@@ -112,6 +114,7 @@ def incremental_update(
     replay_batch_fraction: float = 1.0,
     ewc: bool = False,
     ewc_lambda: float = 100.0,
+    device: str = AUTO,
 ) -> TaskResult:
     args = IncrementalUpdateArgs(
         parent_model=parent_model,
@@ -132,7 +135,9 @@ def incremental_update(
         replay_batch_fraction=replay_batch_fraction,
         ewc=ewc,
         ewc_lambda=ewc_lambda,
+        device=device,
     )
+    on = resolve_device(args.device)
     parent_hash = file_sha256(args.parent_model)
     parent_document = _parent_manifest(args, parent_hash)
     parent, parent_encoder, architecture = load_checkpoint_document(args.parent_model)
@@ -165,6 +170,7 @@ def incremental_update(
         plugins=configs,
         hyper=hyper,
         on_epoch=on_epoch,
+        device=on,
     )
 
     metrics: dict[str, float] = {
@@ -188,6 +194,7 @@ def incremental_update(
         "learning_rate": args.learning_rate,
         "history": int(data.valid.shape[1]),
         "outputs": outputs_to_json(child.encoder.outputs),
+        "device": str(on),
         "holdout_fraction": args.holdout_fraction,
         "parent_artifact_hash": parent_hash,
         "plugins": [c.model_dump() for c in configs],

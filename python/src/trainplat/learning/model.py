@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from trainplat.learning.device import model_device
 from trainplat.learning.encoding import PAD_OR_MISSING, EncodedBatch
 from trainplat.learning.outputs import DEFAULT_OUTPUTS, Output, classification_index
 
@@ -107,13 +108,15 @@ class TransformerTimeSeriesModel(nn.Module):
 def predict(
     model: TransformerTimeSeriesModel, batch: EncodedBatch, batch_size: int
 ) -> torch.Tensor:
-    """Raw predictions [n, outputs] in eval mode, `batch_size` rows at a time."""
+    """Raw predictions [n, outputs] in eval mode, `batch_size` rows at a time, on the
+    model's device (`batch` may be elsewhere: each slice is moved there)."""
     model.eval()
+    device = model_device(model)
     parts = []
     with torch.inference_mode():
         for index in torch.split(torch.arange(batch.rows), batch_size):
-            parts.append(model.run(batch.select(index)))
-    return torch.cat(parts) if parts else torch.zeros(0, len(model.outputs))
+            parts.append(model.run(batch.select(index).to(device)))
+    return torch.cat(parts) if parts else torch.zeros(0, len(model.outputs), device=device)
 
 
 def predict_probabilities(

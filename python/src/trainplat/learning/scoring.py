@@ -16,7 +16,7 @@ def score(
     """`rows`, then per output: `auc` (when both classes occur), `accuracy`, `log_loss` for
     the classification; `<name>_rows`, `<name>_mae`, `<name>_rmse` for numeric outputs."""
     batch = encoder.encode(data)
-    predictions = predict(model, batch, batch_size)
+    predictions = predict(model, batch, batch_size).cpu()  # the metrics are numpy
     metrics = prediction_metrics(model.outputs, predictions, batch.targets, encoder.output_scales())
     return {"rows": float(data.rows), **metrics}
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, FilePath, field_validator
 from trainplat.datasets.training_set_file import read_metadata, read_training_set
 from trainplat.datasets.version import content_hash, file_sha256
 from trainplat.learning.checkpoint import save_checkpoint
+from trainplat.learning.device import AUTO, DeviceField, resolve_device
 from trainplat.learning.incremental import Hyperparameters, train_from_scratch
 from trainplat.learning.outputs import (
     DEFAULT_OUTPUTS,
@@ -41,6 +42,7 @@ class TrainArgs(BaseModel):
     batch_size: int = Field(256, ge=1)
     learning_rate: float = Field(3e-3, gt=0.0, le=1.0)
     outputs: tuple[OutputField, ...] = DEFAULT_OUTPUTS
+    device: DeviceField = AUTO
 
     @field_validator("outputs")
     @classmethod
@@ -58,7 +60,9 @@ def train(
     batch_size: int = 256,
     learning_rate: float = 3e-3,
     outputs: tuple[Output, ...] = DEFAULT_OUTPUTS,
+    device: str = AUTO,
 ) -> TaskResult:
+    on = resolve_device(device)
     data = read_training_set(training_set)
     architecture: dict[str, Any] = {
         "d_model": d_model,
@@ -76,6 +80,7 @@ def train(
         hyper=Hyperparameters(epochs, seed, batch_size, learning_rate),
         outputs=outputs,
         on_epoch=on_epoch,
+        device=on,
     )
     train_loss = trained.report.loss
     metrics = {
@@ -96,6 +101,7 @@ def train(
         "learning_rate": learning_rate,
         "history": int(data.valid.shape[1]),
         "outputs": outputs_to_json(trained.encoder.outputs),
+        "device": str(on),  # what it trained on (the weights are saved for the CPU)
     }
     write_json_atomic(
         context.task_dir / MANIFEST_FILE,

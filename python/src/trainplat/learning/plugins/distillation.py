@@ -35,12 +35,13 @@ class DistillationPlugin(TrainingPlugin):
     def __init__(self, *, config: DistillationConfig) -> None:
         self.config = config
         self._teacher: torch.Tensor | None = None  # the parent's predictions on the data
-        self._last = 0.0
+        self._last = torch.zeros(())
 
     @override
     def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None:
         was_training = model.training
-        # clone: predict() answers inference tensors, which autograd may not save.
+        # clone: predict() answers inference tensors, which autograd may not save. They are
+        # on the model's device, where the batches' predictions are.
         self._teacher = predict(model, data, 1024).clone()
         model.train(was_training)
 
@@ -51,6 +52,8 @@ class DistillationPlugin(TrainingPlugin):
         batch: EncodedBatch,
         predictions: torch.Tensor,
         rows: torch.Tensor,
+        *,
+        extra: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if self._teacher is None:
             raise RuntimeError("before_training was not called")
@@ -58,10 +61,10 @@ class DistillationPlugin(TrainingPlugin):
             model.outputs, predictions, self._teacher[rows], temperature=self.config.temperature
         )
         term = self.config.alpha * gap
-        self._last = float(term.detach())
+        self._last = term.detach()
         return {"distillation": term}
 
     @override
     def after_training(self, model: TransformerTimeSeriesModel) -> dict[str, float]:
         self._teacher = None
-        return {"distillation_loss": self._last}
+        return {"distillation_loss": float(self._last)}

@@ -14,6 +14,7 @@ from pydantic import Field
 from typing_extensions import override
 
 from trainplat.learning.data import concat_batches
+from trainplat.learning.device import model_device
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
 from trainplat.learning.outputs import task_loss
@@ -57,21 +58,23 @@ class EwcPlugin(TrainingPlugin):
         self._data = concat_batches(earlier) if earlier else None
         self._anchor: dict[str, torch.Tensor] = {}
         self._fisher: dict[str, torch.Tensor] = {}
-        self._last = 0.0
+        self._last = torch.zeros(())
 
     @override
     def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None:
+        # Anchors and F are copies of the parameters, so they live on the model's device.
         self._anchor = {n: p.detach().clone() for n, p in model.named_parameters()}
         if self._data is None:
             self._fisher = {n: torch.zeros_like(p) for n, p in self._anchor.items()}
             return
         rows = self._data.rows
         draw = torch.Generator().manual_seed(self.config.seed)
-        sample = self._data.select(torch.randperm(rows, generator=draw)[: self.config.fisher_rows])
+        chosen = torch.randperm(rows, generator=draw)[: self.config.fisher_rows]
+        sample = self._data.select(chosen).to(model_device(model))
         self._fisher = fisher_diagonal(model, sample, batch_size=self.config.fisher_batch_size)
 
     def penalty(self, model: TransformerTimeSeriesModel) -> torch.Tensor:
-        total = torch.zeros(())
+        total = torch.zeros((), device=model_device(model))
         for name, parameter in model.named_parameters():
             if name in self._fisher:
                 delta = parameter - self._anchor[name]
@@ -85,11 +88,13 @@ class EwcPlugin(TrainingPlugin):
         batch: EncodedBatch,
         predictions: torch.Tensor,
         rows: torch.Tensor,
+        *,
+        extra: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         term = self.penalty(model)
-        self._last = float(term.detach())
+        self._last = term.detach()
         return {"ewc": term}
 
     @override
     def after_training(self, model: TransformerTimeSeriesModel) -> dict[str, float]:
-        return {"ewc_penalty": self._last}
+        return {"ewc_penalty": float(self._last)}

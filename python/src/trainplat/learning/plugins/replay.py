@@ -2,7 +2,12 @@
 (windows), rehearsed alongside the new data. Every step draws `batch_fraction` times as
 many remembered rows as the step's batch holds (rounded up; 1.0 = as many, 0.25 = a
 quarter, which costs a quarter of the extra forward and backward work) and adds
-`weight * task loss` on them (`outputs.task_loss`, all outputs with their weights)."""
+`weight * task loss` on them (`outputs.task_loss`, all outputs with their weights).
+
+The sample is encoded once, as tensors on the training device; each step draws row numbers
+with torch and hands the rows to the loop (`extra_rows`), which predicts them in the same
+forward pass as the new batch. Rehearsal still costs what the extra rows cost to compute:
+with `batch_fraction` 1.0 a step works on twice the rows."""
 
 import math
 from collections.abc import Sequence
@@ -14,6 +19,7 @@ from pydantic import Field
 from typing_extensions import override
 
 from trainplat.learning.data import concat_batches
+from trainplat.learning.device import model_device
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.model import TransformerTimeSeriesModel
 from trainplat.learning.outputs import task_loss
@@ -52,13 +58,28 @@ def reservoir_sample(
 class ReplayPlugin(TrainingPlugin):
     def __init__(self, *, config: ReplayConfig, earlier: Sequence[EncodedBatch]) -> None:
         self.config = config
+        # Encoded once, as tensors; moved to the training device in before_training.
         self.memory = reservoir_sample(earlier, size=config.size, seed=config.seed)
         self._draw = torch.Generator().manual_seed(config.seed)
-        self._last = 0.0
+        self._part: EncodedBatch | None = None  # this step's remembered rows
+        self._last = torch.zeros(())
 
     @override
     def before_training(self, model: TransformerTimeSeriesModel, data: EncodedBatch) -> None:
         self._draw.manual_seed(self.config.seed)
+        if self.memory is not None:
+            self.memory = self.memory.to(model_device(model))
+
+    @override
+    def extra_rows(self, batch: EncodedBatch) -> EncodedBatch | None:
+        if self.memory is None:
+            return None
+        held = self.memory.rows
+        count = min(held, math.ceil(self.config.batch_fraction * batch.rows))
+        # Drawn on the CPU (the same rows on every device for a seed), used where the rows are.
+        chosen = torch.randperm(held, generator=self._draw)[:count]
+        self._part = self.memory.select(chosen.to(self.memory.targets.device))
+        return self._part
 
     @override
     def loss_terms(
@@ -67,17 +88,18 @@ class ReplayPlugin(TrainingPlugin):
         batch: EncodedBatch,
         predictions: torch.Tensor,
         rows: torch.Tensor,
+        *,
+        extra: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         if self.memory is None:
             return {}
-        held = self.memory.rows
-        count = min(held, math.ceil(self.config.batch_fraction * batch.rows))
-        part = self.memory.select(torch.randperm(held, generator=self._draw)[:count])
-        term = self.config.weight * task_loss(model.outputs, model.run(part), part.targets)
-        self._last = float(term.detach())
+        if self._part is None or extra is None:
+            raise RuntimeError("loss_terms needs the predictions for this step's extra_rows")
+        term = self.config.weight * task_loss(model.outputs, extra, self._part.targets)
+        self._part, self._last = None, term.detach()
         return {"replay": term}
 
     @override
     def after_training(self, model: TransformerTimeSeriesModel) -> dict[str, float]:
         rows = 0 if self.memory is None else self.memory.rows
-        return {"replay_rows": float(rows), "replay_loss": self._last}
+        return {"replay_rows": float(rows), "replay_loss": float(self._last)}
