@@ -48,7 +48,7 @@ test-swift: build
 
 # Unit and integration tests of the data plane (integration runs the pipeline's task programs).
 test-python: venv
-	cd python && ../$(VENV)/bin/pytest -q -m "not e2e"
+	cd python && ../$(VENV)/bin/pytest -q -m "not e2e and not gpu"
 
 # End to end: the real binary runs the demo and serves the API (python/tests/e2e).
 test-e2e: build venv
