@@ -29,4 +29,26 @@ struct TemplateTests {
             try Template.render("{{ tasks.extract.outputs.nope }}", in: context)
         }
     }
+
+    @Test func test_referencedTasks_areTheTasksWhoseOutputsTheTemplatesRead_notEveryAncestor() throws {
+        let spec = try SpecParser.parse(
+            """
+            name: p
+            params: {n: {type: int, default: 1}}
+            tasks:
+              a: {command: [echo]}
+              b: {command: [echo], needs: [a]}
+              c: {command: [echo], needs: [b]}
+              d:
+                needs: [c]
+                command: [sh, -c, "echo {{ tasks.a.outputs.x }} {{ params.n }}"]
+              e:
+                needs: [c]
+                command: [echo]
+                with: {paths: ["{{ tasks.b.outputs.y }}", {nested: "{{ tasks.c.outputs.z }}"}]}
+            """, knownPrograms: [])
+        #expect(spec.task(named: "d")?.referencedTasks == ["a"])
+        #expect(spec.task(named: "e")?.referencedTasks == ["b", "c"])
+        #expect(spec.task(named: "c")?.referencedTasks == [])
+    }
 }

@@ -52,7 +52,7 @@ struct TaskRunner: Sendable {
         let end: AttemptEnd
         var prepared = LocalMounts.Prepared()
         do {
-            let context = try await templateContext(run: run, dag: try await specs.planner(versionID: run.$version.id, on: database).dag, task: task.name)
+            let context = try await templateContext(run: run, task: taskSpec)
             let source = try await sources.resolve(
                 try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: run.$project.id)
             try TaskContract.writeInputs(
@@ -106,15 +106,15 @@ struct TaskRunner: Sendable {
         }
     }
 
-    /// Parameters, run facts and the outputs templates may read: those of the task's
-    /// ancestors only (the validator allows no others), so a wide run does not load every
-    /// finished task's outputs for each attempt.
-    private func templateContext(run: PipelineRun, dag: DAG, task: String) async throws -> TemplateContext {
-        let ancestors = dag.ancestors(of: task)
+    /// Parameters, run facts and the outputs of the tasks this task's templates name (the
+    /// validator allowed only its ancestors), so a long chain or a wide run does not load
+    /// every finished task's outputs for each attempt.
+    private func templateContext(run: PipelineRun, task: TaskSpec) async throws -> TemplateContext {
+        let referenced = task.referencedTasks
         var outputs: [String: [String: JSONValue]] = [:]
-        if !ancestors.isEmpty {
+        if !referenced.isEmpty {
             let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
-                .filter(\.$status == .succeeded).filter(\.$name ~~ Array(ancestors)).all()
+                .filter(\.$status == .succeeded).filter(\.$name ~~ Array(referenced)).all()
             outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
         }
         return TemplateContext(

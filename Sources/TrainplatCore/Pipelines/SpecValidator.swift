@@ -38,16 +38,12 @@ struct SpecValidator {
     }
 
     private func templateIssues(in task: TaskSpec, params: Set<String>, dag: DAG, locations: [String: Mark]) -> [SpecIssue] {
-        var texts: [(String, String)] = (task.command ?? []).enumerated().map { ("tasks.\(task.name).command[\($0.offset)]", $0.element) }
-        for (key, value) in task.with.sorted(by: { $0.key < $1.key }) {
-            texts += strings(in: value, path: "tasks.\(task.name).with.\(key)")
-        }
         let mark = locations["tasks.\(task.name)"]
         var issues: [SpecIssue] = []
         // Ancestors only when a template names a task: computing them for every task of a
         // 10,000-task chain made validation quadratic.
         var ancestors: Set<String>?
-        for (path, text) in texts {
+        for (path, text) in task.templateTexts {
             do {
                 for reference in try Template.references(in: text) {
                     if case .taskOutput = reference, ancestors == nil { ancestors = dag.ancestors(of: task.name) }
@@ -70,15 +66,6 @@ struct SpecValidator {
             return "template references outputs of '\(task)', which is not upstream of this task (add it to needs)"
         default:
             return nil
-        }
-    }
-
-    private func strings(in value: JSONValue, path: String) -> [(String, String)] {
-        switch value {
-        case .string(let text): [(path, text)]
-        case .array(let items): items.enumerated().flatMap { strings(in: $0.element, path: "\(path)[\($0.offset)]") }
-        case .object(let fields): fields.sorted { $0.key < $1.key }.flatMap { strings(in: $0.value, path: "\(path).\($0.key)") }
-        default: []
         }
     }
 }

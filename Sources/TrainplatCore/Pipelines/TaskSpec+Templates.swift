@@ -1,0 +1,33 @@
+import Foundation
+
+extension TaskSpec {
+    /// Every string of the task that may hold templates, with its path in the spec: the
+    /// command's items and every string inside `with`.
+    public var templateTexts: [(path: String, text: String)] {
+        var texts = (command ?? []).enumerated().map { (path: "tasks.\(name).command[\($0.offset)]", text: $0.element) }
+        for (key, value) in with.sorted(by: { $0.key < $1.key }) {
+            texts += Self.strings(in: value, path: "tasks.\(name).with.\(key)")
+        }
+        return texts
+    }
+
+    /// The tasks whose outputs this task's templates read. The runner loads only their
+    /// outputs, not every ancestor's: a step of a 1,000-task chain used to read all the
+    /// tasks before it. Malformed templates are the validator's to report; none is stored.
+    public var referencedTasks: Set<String> {
+        var tasks: Set<String> = []
+        for (_, text) in templateTexts {
+            for case .taskOutput(let task, _) in (try? Template.references(in: text)) ?? [] { tasks.insert(task) }
+        }
+        return tasks
+    }
+
+    private static func strings(in value: JSONValue, path: String) -> [(path: String, text: String)] {
+        switch value {
+        case .string(let text): [(path, text)]
+        case .array(let items): items.enumerated().flatMap { strings(in: $0.element, path: "\(path)[\($0.offset)]") }
+        case .object(let fields): fields.sorted { $0.key < $1.key }.flatMap { strings(in: $0.value, path: "\(path).\($0.key)") }
+        default: []
+        }
+    }
+}
