@@ -19,9 +19,18 @@ struct ProjectAccess: Sendable {
         default:
             break
         }
-        let membership = try await Membership.query(on: database)
-            .filter(\.$user.$id == identity.userID).filter(\.$project.$id == projectID).first()
-        return Caller(isAdmin: identity.actsAsAdmin, role: membership?.role)
+        return Caller(isAdmin: identity.actsAsAdmin, role: try await role(of: identity.userID, in: projectID))
+    }
+
+    /// A user's standing without a request: how a pipeline acts for the user who started its
+    /// run. A disabled user has none.
+    func caller(userID: UUID, in projectID: UUID) async throws -> Caller {
+        guard let user = try await User.find(userID, on: database), !user.isDisabled else { return Caller(isAdmin: false, role: nil) }
+        return Caller(isAdmin: user.isAdmin, role: try await role(of: userID, in: projectID))
+    }
+
+    private func role(of userID: UUID, in projectID: UUID) async throws -> ProjectRole? {
+        try await Membership.query(on: database).filter(\.$user.$id == userID).filter(\.$project.$id == projectID).first()?.role
     }
 
     /// Throws 404 or 403 unless `identity` may do `action` on a `resource` of `projectID`.

@@ -74,11 +74,7 @@ extension TaskRunner {
             else {
                 throw TaskContract.ContractError(description: "model_promotion names artifact_hash \(artifactHash), which no model version of this project has")
             }
-            let user = try await User.find(provenance.userID, on: database)
-            let membership = try await Membership.query(on: database)
-                .filter(\.$user.$id == provenance.userID).filter(\.$project.$id == provenance.projectID).first()
-            let active = user.map { !$0.isDisabled } ?? false
-            let caller = Caller(isAdmin: active && user?.isAdmin == true, role: active ? membership?.role : nil)
+            let caller = try await ProjectAccess(database: database).caller(userID: provenance.userID, in: provenance.projectID)
             guard PermissionPolicy.allows(caller, .update, .modelVersion) else {
                 throw TaskContract.ContractError(description: "model_promotion: the run's user may not move aliases in this project (maintainer needed)")
             }
