@@ -26,7 +26,7 @@ struct ProjectController {
         let admin = try UserController.requireAdmin(context)
         let body = try await RequestBody.decode(CreateProjectRequest.self, from: request)
         try await requireFreeName(body.name)
-        let ownerID = try await userID(named: body.owner) ?? admin.userID
+        let ownerID = if let owner = body.owner { try await userID(named: owner, field: "owner") } else { admin.userID }
         let project = Project(name: body.name)
         try await database.transaction { database in
             try await project.create(on: database)
@@ -90,9 +90,7 @@ struct ProjectController {
     @Sendable func addMember(request: Request, context: AppRequestContext) async throws -> JSONResponse<MembershipDTO> {
         let (identity, projectID) = try await access.scope(context, .create, .membership)
         let body = try await RequestBody.decode(AddMemberRequest.self, from: request)
-        guard let userID = try await userID(named: body.username) else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "field 'username': no user '\(body.username)'")
-        }
+        let userID = try await userID(named: body.username, field: "username")
         let membership = try await Membership.query(on: database).filter(\.$user.$id == userID).filter(\.$project.$id == projectID).first()
             ?? Membership(userID: userID, projectID: projectID, role: body.role)
         if membership.role == .owner, body.role != .owner { try await requireAnotherOwner(than: userID, in: projectID) }
@@ -144,10 +142,9 @@ struct ProjectController {
         }
     }
 
-    private func userID(named username: String?) async throws -> UUID? {
-        guard let username else { return nil }
+    private func userID(named username: String, field: String) async throws -> UUID {
         guard let user = try await User.query(on: database).filter(\.$username == username).first() else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "no user '\(username)'")
+            throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(field)': no user '\(username)'")
         }
         return try user.requireID()
     }
