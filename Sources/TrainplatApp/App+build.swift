@@ -45,6 +45,11 @@ public struct TrainplatApp: Sendable {
         audit = AuditLog(database: metadata.database)
         rateLimiter = RateLimiter(perSecond: config.rateLimitPerSecond, burst: max(1, config.rateLimitPerSecond * 2))
         apiDocs = try APIDocsController()
+        if let s3 = config.storage.s3, s3.roleARN == nil {
+            logger.warning(
+                "s3 mounts get the endpoint's own credentials, which reach every owner's prefix; set TRAINPLAT_S3_ROLE_ARN to give each task credentials scoped to its own",
+                metadata: ["endpoint": .string(s3.url)])
+        }
     }
 
     /// Migrations, then the first admin when none exists (serve's start-up).
@@ -106,7 +111,7 @@ public struct TrainplatApp: Sendable {
     }
 
     var volumes: LocalVolumes { LocalVolumes(config: config) }
-    var quotas: StorageQuotas { StorageQuotas(database: database, volumes: volumes) }
+    var quotas: StorageQuotas { StorageQuotas(database: database, config: config) }
 
     public func makeScheduler() -> Scheduler {
         Scheduler(

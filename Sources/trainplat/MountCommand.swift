@@ -139,16 +139,18 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Quota: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the project's quota, or a member's with --user (a size: 500Gi, 10G, bytes).")
+        static let configuration = CommandConfiguration(abstract: "Set the project's quota, or a member's with --user (a size: 500Gi, 10G, bytes; --objects for s3).")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
         @Option(help: "A member's user id; absent: the whole project.") var user: String?
         @Argument(help: "The quota.") var size: String
+        @Option(help: "Also the most objects the s3 prefixes may hold; absent: no object quota.") var objects: Int64?
 
         func run() async throws {
             guard let bytes = Quantities.bytes(size) else { throw ValidationError("'\(size)' is not a size (e.g. 500Gi, 10G)") }
             var body: [String: Any] = ["max_bytes": bytes]
             if let user { body["user_id"] = user }
+            if let objects { body["max_objects"] = objects }
             try await runClient { printJSON(try await api.client().json("PUT", "/api/v1/projects/\(project)/storage/quota", body: body)) }
         }
     }

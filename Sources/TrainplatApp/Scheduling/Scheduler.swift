@@ -44,7 +44,7 @@ public struct Scheduler: Service {
 
     public func run() async throws {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
-        let quotas = StorageQuotas(database: database, volumes: LocalVolumes(config: config))
+        let quotas = StorageQuotas(database: database, config: config)
         let cron = CronTrigger(database: database, specs: specs, quotas: quotas, logger: logger)
         var nextScheduleCheck = ContinuousClock.now
         await withDiscardingTaskGroup { group in

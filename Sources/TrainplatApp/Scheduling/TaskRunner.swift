@@ -72,7 +72,7 @@ struct TaskRunner: Sendable {
             }
             prepared = try await mounts.prepare(
                 taskSpec.mounts, owner: MountOwner(userID: run.$triggeredBy.id.uuidString, projectID: run.$project.id.uuidString),
-                userID: run.$triggeredBy.id, projectID: run.$project.id, attemptDirectory: directory)
+                userID: run.$triggeredBy.id, projectID: run.$project.id, attemptDirectory: directory, timeoutSeconds: taskSpec.timeoutSeconds)
             end = await execute(
                 command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
                 extraEnvironment: source.environment.merging(prepared.environment) { source, _ in source }, mounts: prepared)

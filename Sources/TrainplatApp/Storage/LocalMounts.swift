@@ -42,16 +42,25 @@ struct LocalMounts: Sendable {
         }
     }
 
-    func prepare(_ mounts: [MountSpec], owner: MountOwner, userID: UUID, projectID: UUID, attemptDirectory: String) async throws -> Prepared {
+    /// `timeoutSeconds` is the task's: scoped s3 credentials last as long as it may run.
+    func prepare(
+        _ mounts: [MountSpec], owner: MountOwner, userID: UUID, projectID: UUID, attemptDirectory: String, timeoutSeconds: Double? = nil
+    ) async throws -> Prepared {
         var prepared = Prepared()
         do {
+            var s3Mounts: [PlacedMount] = []
             for mount in mounts {
                 let placed = try MountPlacement.place(mount, owner: owner, policy: storage.policy)
                 let location = try await materialise(placed, userID: userID, projectID: projectID, attemptDirectory: attemptDirectory, into: &prepared)
                 prepared.environment["TRAINPLAT_MOUNT_\(mount.name)"] = location
-                if let bytes = mount.sizeLimitBytes, !location.hasPrefix("s3://") {
+                if mount.type == .s3 {
+                    s3Mounts.append(placed)
+                } else if let bytes = mount.sizeLimitBytes {
                     prepared.limits.append((mount.name, location, bytes))
                 }
+            }
+            if let endpoint = storage.s3, !s3Mounts.isEmpty {
+                prepared.environment.merge(try await s3Environment(endpoint, for: s3Mounts, userID: userID, timeoutSeconds: timeoutSeconds)) { _, new in new }
             }
         } catch {
             prepared.removeTemporary()
@@ -82,15 +91,32 @@ struct LocalMounts: Sendable {
             prepared.temporary.append(directory)
             return directory
         case .s3:
-            guard let endpoint = storage.s3 else {
+            guard storage.s3 != nil else {
                 throw StorageError("s3 mount \(mount.spec.name) needs an S3 endpoint; the administrator sets TRAINPLAT_S3_ENDPOINT")
             }
-            prepared.environment.merge([
-                "AWS_ENDPOINT_URL": endpoint.url, "AWS_ACCESS_KEY_ID": endpoint.accessKeyID,
-                "AWS_SECRET_ACCESS_KEY": endpoint.secretAccessKey, "AWS_DEFAULT_REGION": endpoint.region,
-            ]) { _, new in new }
             return "s3://\(mount.root)/\(mount.subPath)/"
         }
+    }
+
+    /// The endpoint and credentials of a task's s3 mounts: with a role configured,
+    /// temporary credentials that reach only these mounts' prefixes (one session for all of
+    /// them), otherwise the endpoint's own.
+    private func s3Environment(
+        _ endpoint: StorageConfig.S3Endpoint, for mounts: [PlacedMount], userID: UUID, timeoutSeconds: Double?
+    ) async throws -> [String: String] {
+        var environment = ["AWS_ENDPOINT_URL": endpoint.url, "AWS_DEFAULT_REGION": endpoint.region]
+        guard let role = endpoint.roleARN else {
+            environment["AWS_ACCESS_KEY_ID"] = endpoint.accessKeyID
+            environment["AWS_SECRET_ACCESS_KEY"] = endpoint.secretAccessKey
+            return environment
+        }
+        let credentials = try await S3Client(endpoint: endpoint).assumeRole(
+            role, policy: try S3SessionPolicy.json(for: mounts), sessionName: "trainplat-\(userID.uuidString.lowercased())",
+            seconds: endpoint.sessionSeconds(taskTimeout: timeoutSeconds))
+        environment["AWS_ACCESS_KEY_ID"] = credentials.accessKeyID
+        environment["AWS_SECRET_ACCESS_KEY"] = credentials.secretAccessKey
+        environment["AWS_SESSION_TOKEN"] = credentials.sessionToken
+        return environment
     }
 
     /// The host path with every symbolic link resolved, still under its allowed root.

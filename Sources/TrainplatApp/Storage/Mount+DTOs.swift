@@ -42,6 +42,8 @@ struct SetQuotaRequest: Decodable {
     /// `ID`: the decoder maps `user_id` to `userId`.)
     var userId: UUID?
     var maxBytes: Int64
+    /// Objects in s3 prefixes; absent: no object quota.
+    var maxObjects: Int64?
 }
 
 struct StorageReportDTO: Encodable, Sendable {

@@ -84,8 +84,10 @@ struct MountController {
     @Sendable func setQuota(request: Request, context: AppRequestContext) async throws -> JSONResponse<StorageQuotas.Standing> {
         let (identity, projectID) = try await access.scope(context, .update, .project)
         let body = try await RequestBody.decode(SetQuotaRequest.self, from: request)
-        guard body.maxBytes >= 0 else {
-            throw Problem(status: .badRequest, title: "Bad request", detail: "field 'max_bytes' must be 0 or more, got \(body.maxBytes)")
+        for (field, value): (String, Int64?) in [("max_bytes", body.maxBytes), ("max_objects", body.maxObjects)] {
+            if let value, value < 0 {
+                throw Problem(status: .badRequest, title: "Bad request", detail: "field '\(field)' must be 0 or more, got \(value)")
+            }
         }
         if let userID = body.userId,
             try await Membership.query(on: database).filter(\.$project.$id == projectID).filter(\.$user.$id == userID).first() == nil
@@ -95,10 +97,14 @@ struct MountController {
         let existing = try await StorageQuota.query(on: database).filter(\.$project.$id == projectID).filter(\.$user.$id == body.userId).first()
         let quota = existing ?? StorageQuota(projectID: projectID, userID: body.userId, maxBytes: body.maxBytes)
         quota.maxBytes = body.maxBytes
+        quota.maxObjects = body.maxObjects
         try await quota.save(on: database)
         try await audit.record(
             actor: identity, action: "storage.quota", resource: .init(kind: "project", id: projectID.uuidString, projectID: projectID),
-            details: ["user_id": body.userId.map { .string($0.uuidString) } ?? .null, "max_bytes": .int(Int(body.maxBytes))])
+            details: [
+                "user_id": body.userId.map { .string($0.uuidString) } ?? .null, "max_bytes": .int(Int(body.maxBytes)),
+                "max_objects": body.maxObjects.map { .int(Int($0)) } ?? .null,
+            ])
         let (project, users) = try await quotas.standings(projectID: projectID, users: body.userId.map { [$0] } ?? [])
         return JSONResponse(users.first ?? project)
     }

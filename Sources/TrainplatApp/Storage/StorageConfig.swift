@@ -9,6 +9,30 @@ public struct StorageConfig: Sendable {
         public var accessKeyID: String
         public var secretAccessKey: String
         public var region: String
+        /// The role whose credentials, narrowed by a session policy to the task's own
+        /// prefixes, a task gets. Absent: tasks get the credentials above, unscoped (a
+        /// single-user setup only; the server warns at start).
+        public var roleARN: String?
+        /// Where STS listens: MinIO serves it on the S3 endpoint itself.
+        public var stsURL: String
+        /// The longest session AssumeRole may ask for (the role's MaxSessionDuration on AWS).
+        public var maxSessionSeconds = 43_200
+
+        public init(url: String, accessKeyID: String, secretAccessKey: String, region: String = "us-east-1", roleARN: String? = nil, stsURL: String? = nil) {
+            self.url = url
+            self.accessKeyID = accessKeyID
+            self.secretAccessKey = secretAccessKey
+            self.region = region
+            self.roleARN = roleARN
+            self.stsURL = stsURL ?? url
+        }
+
+        /// A task's session lasts its timeout plus five minutes, or the longest allowed when
+        /// it has none; STS accepts no less than 15 minutes.
+        func sessionSeconds(taskTimeout: Double?) -> Int {
+            let wanted = taskTimeout.map { Int($0.rounded(.up)) + 300 } ?? maxSessionSeconds
+            return max(900, min(maxSessionSeconds, wanted))
+        }
     }
 
     public var policy = StoragePolicy()
@@ -24,7 +48,8 @@ public struct StorageConfig: Sendable {
 
     /// `TRAINPLAT_HOSTPATH_ROOTS` (`/data:ro,/scratch`), `TRAINPLAT_NFS_EXPORTS`
     /// (`server/export,...`), `TRAINPLAT_S3_BUCKETS`, `TRAINPLAT_S3_ENDPOINT` with
-    /// `TRAINPLAT_S3_ACCESS_KEY_ID` / `TRAINPLAT_S3_SECRET_ACCESS_KEY` / `TRAINPLAT_S3_REGION`,
+    /// `TRAINPLAT_S3_ACCESS_KEY_ID` / `TRAINPLAT_S3_SECRET_ACCESS_KEY` / `TRAINPLAT_S3_REGION`
+    /// / `TRAINPLAT_S3_ROLE_ARN` / `TRAINPLAT_S3_STS_ENDPOINT` / `TRAINPLAT_S3_MAX_SESSION_SECONDS`,
     /// `TRAINPLAT_MAX_MEMORY_MOUNT` (a size), `TRAINPLAT_TIER_PRICES` (`hot=0.10,warm=0.05,cold=0.0125`
     /// per GiB and month), `TRAINPLAT_TIER_DIR_HOT|WARM|COLD`.
     static func load(_ values: [String: String]) throws -> StorageConfig {
@@ -70,7 +95,16 @@ public struct StorageConfig: Sendable {
                 throw ConfigError(
                     variable: "TRAINPLAT_S3_ENDPOINT", value: url, expected: "TRAINPLAT_S3_ACCESS_KEY_ID and TRAINPLAT_S3_SECRET_ACCESS_KEY set too")
             }
-            config.s3 = S3Endpoint(url: url, accessKeyID: key, secretAccessKey: secret, region: values["TRAINPLAT_S3_REGION"] ?? "us-east-1")
+            var endpoint = S3Endpoint(
+                url: url, accessKeyID: key, secretAccessKey: secret, region: values["TRAINPLAT_S3_REGION"] ?? "us-east-1",
+                roleARN: values["TRAINPLAT_S3_ROLE_ARN"], stsURL: values["TRAINPLAT_S3_STS_ENDPOINT"])
+            if let text = values["TRAINPLAT_S3_MAX_SESSION_SECONDS"] {
+                guard let seconds = Int(text), (900...604_800).contains(seconds) else {
+                    throw ConfigError(variable: "TRAINPLAT_S3_MAX_SESSION_SECONDS", value: text, expected: "whole seconds from 900 to 604800")
+                }
+                endpoint.maxSessionSeconds = seconds
+            }
+            config.s3 = endpoint
         }
         return config
     }

@@ -45,7 +45,8 @@ final class StorageMount: Model, @unchecked Sendable {
     }
 }
 
-/// A byte quota for a project (`user` nil) or for one user's data in it.
+/// A byte quota, and optionally an s3 object quota, for a project (`user` nil) or for one
+/// user's data in it.
 final class StorageQuota: Model, @unchecked Sendable {
     static let schema = "storage_quotas"
 
@@ -53,13 +54,15 @@ final class StorageQuota: Model, @unchecked Sendable {
     @Parent(key: "project_id") var project: Project
     @OptionalParent(key: "user_id") var user: User?
     @Field(key: "max_bytes") var maxBytes: Int64
+    @OptionalField(key: "max_objects") var maxObjects: Int64?
     @Timestamp(key: "updated_at", on: .update) var updatedAt: Date?
 
     init() {}
 
-    init(projectID: UUID, userID: UUID?, maxBytes: Int64) {
+    init(projectID: UUID, userID: UUID?, maxBytes: Int64, maxObjects: Int64? = nil) {
         self.$project.id = projectID
         self.$user.id = userID
         self.maxBytes = maxBytes
+        self.maxObjects = maxObjects
     }
 }

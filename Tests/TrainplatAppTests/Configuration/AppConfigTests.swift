@@ -33,6 +33,34 @@ struct AppConfigTests {
         #expect(error?.description.contains(expected) == true, "\(error?.description ?? "")")
     }
 
+    @Test func test_load_s3Role_setsScopedSessions_boundedByTheTaskTimeout() throws {
+        // act
+        let config = try AppConfig.load(environment: [
+            "TRAINPLAT_S3_ENDPOINT": "http://127.0.0.1:9000", "TRAINPLAT_S3_ACCESS_KEY_ID": "k", "TRAINPLAT_S3_SECRET_ACCESS_KEY": "s",
+            "TRAINPLAT_S3_ROLE_ARN": "arn:aws:iam::123456789012:role/tasks", "TRAINPLAT_S3_MAX_SESSION_SECONDS": "7200",
+        ])
+        // check: STS on the S3 endpoint (MinIO's way); sessions last the timeout plus 5 minutes, within [15 min, max]
+        let s3 = try #require(config.storage.s3)
+        #expect(s3.roleARN == "arn:aws:iam::123456789012:role/tasks")
+        #expect(s3.stsURL == "http://127.0.0.1:9000")
+        #expect(s3.sessionSeconds(taskTimeout: 60) == 900)
+        #expect(s3.sessionSeconds(taskTimeout: 3000.5) == 3301)
+        #expect(s3.sessionSeconds(taskTimeout: 86_400) == 7200)
+        #expect(s3.sessionSeconds(taskTimeout: nil) == 7200)
+    }
+
+    @Test(arguments: ["600", "1e6", "forever"])
+    func test_load_badS3SessionLength_namesTheVariable(value: String) throws {
+        let error = #expect(throws: ConfigError.self) {
+            try AppConfig.load(environment: [
+                "TRAINPLAT_S3_ENDPOINT": "http://127.0.0.1:9000", "TRAINPLAT_S3_ACCESS_KEY_ID": "k", "TRAINPLAT_S3_SECRET_ACCESS_KEY": "s",
+                "TRAINPLAT_S3_MAX_SESSION_SECONDS": value,
+            ])
+        }
+        #expect(error?.variable == "TRAINPLAT_S3_MAX_SESSION_SECONDS")
+        #expect(error?.description.contains("from 900 to 604800") == true)
+    }
+
     @Test func test_load_badURL_neverShowsThePassword() throws {
         let error = #expect(throws: ConfigError.self) {
             try AppConfig.load(environment: ["TRAINPLAT_DATABASE_URL": "mongodb://user:s3cret@host/db"])

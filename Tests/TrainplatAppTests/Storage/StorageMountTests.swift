@@ -190,6 +190,57 @@ struct StorageMountTests {
         }
     }
 
+    @Test func test_api_objectQuota_isValidated_storedBesideTheByteQuota_andReplacedByEachPut() async throws {
+        try await TestApp.with { app in
+            // setup
+            let owner = try await app.user()
+            let projectID = try await app.project(members: [(owner, .owner)]).requireID()
+            let headers = try app.headers(for: owner)
+            let uri = "/api/v1/projects/\(projectID)/storage/quota"
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act + check: a negative count is named; a valid one is stored; a PUT without it clears it
+                try await client.execute(uri: uri, method: .put, headers: headers, body: ByteBuffer(string: #"{"max_bytes": 1000, "max_objects": -1}"#)) {
+                    #expect($0.status == .badRequest)
+                    #expect(String(buffer: $0.body).contains("field 'max_objects' must be 0 or more, got -1"))
+                }
+                try await client.execute(uri: uri, method: .put, headers: headers, body: ByteBuffer(string: #"{"max_bytes": 1000, "max_objects": 10}"#)) {
+                    let standing = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: $0.body))
+                    #expect(standing["quota_objects"]?.intValue == 10)
+                    #expect(standing["objects"]?.intValue == 0)
+                }
+                try await client.execute(uri: uri, method: .put, headers: headers, body: ByteBuffer(string: #"{"max_bytes": 2000}"#)) {
+                    let standing = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: $0.body))
+                    #expect(standing["quota_bytes"]?.intValue == 2000)
+                    #expect(standing["quota_objects"] == nil)
+                }
+            }
+        }
+    }
+
+    @Test func test_api_unreachableS3_refusesTheRunWithTheReason_andKeepsNothing() async throws {
+        // setup: s3 at a port nothing listens on, and a quota that makes the run count usage
+        try await TestApp.with(configure: {
+            $0.storage.s3 = .init(url: "http://127.0.0.1:9", accessKeyID: "key", secretAccessKey: "secret")
+            $0.storage.policy.s3Buckets = ["sets"]
+        }) { app in
+            let owner = try await app.user()
+            let projectID = try await app.project(members: [(owner, .owner)]).requireID()
+            let spec = "name: s3-writer\ntasks:\n  t: {mounts: \"sets(s3):/mnt/sets\", command: [\"true\"]}\n"
+            let version = try await PipelineService(database: app.database).register(specText: spec, projectID: projectID, userID: try owner.requireID()).version
+            try await StorageQuota(projectID: projectID, userID: nil, maxBytes: 1 << 30, maxObjects: 100).create(on: app.database)
+            let headers = try app.headers(for: owner)
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                try await client.execute(uri: "/api/v1/pipelines/\(version.$pipeline.id)/runs", method: .post, headers: headers) { response in
+                    // check
+                    #expect(response.status == .badGateway)
+                    #expect(String(buffer: response.body).contains("listing s3://sets/project_\(projectID.uuidString.lowercased())/"))
+                }
+            }
+            #expect(try await PipelineRun.query(on: app.database).count() == 0)
+        }
+    }
+
     @Test func test_api_secretDataIsSealedAndNeverReturned_badSpecsNameTheProblem() async throws {
         try await TestApp.with { app in
             // setup

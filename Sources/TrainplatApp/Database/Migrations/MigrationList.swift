@@ -14,5 +14,6 @@ enum MigrationList {
         AddStorageTiering(),
         AddRefreshTokens(),
         AddTrainingSetPointers(),
+        AddObjectQuotas(),
     ]
 }

@@ -6,6 +6,7 @@ whether the control plane gave it a local directory or an `s3://` URL (docs/stor
 
 s3 mounts use the endpoint and credentials the control plane puts in the task's
 environment (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+`AWS_SESSION_TOKEN` when they are temporary credentials scoped to the task's prefixes,
 `AWS_DEFAULT_REGION`); the URL's prefix is the owner's, so paths are kept below it."""
 
 import os
@@ -78,6 +79,7 @@ def _s3_mount(name: str, location: str, env: Mapping[str, str]) -> Mount:
     filesystem = S3FileSystem(
         key=env.get("AWS_ACCESS_KEY_ID"),
         secret=env.get("AWS_SECRET_ACCESS_KEY"),
+        token=env.get("AWS_SESSION_TOKEN"),
         endpoint_url=env.get("AWS_ENDPOINT_URL"),
         client_kwargs={"region_name": env.get("AWS_DEFAULT_REGION")},
     )
