@@ -14,8 +14,10 @@ from tests.unit.conftest import T0, SourceFactory, snapshot
 from trainplat.doris.chunk import SnapshotChunk, chunk_from_records, times_us
 from trainplat.doris.dialects import MariaDbDialect
 from trainplat.doris.extract import extract
+from trainplat.doris.parse import ChunkParser, FeatureSchema
 from trainplat.doris.prefetch import prefetched
 from trainplat.doris.query import WindowQuery
+from trainplat.doris.schema import SnapshotRow
 from trainplat.doris.source import SqliteSource
 from trainplat.tasks.context import TaskContext
 
@@ -107,9 +109,9 @@ class _Recording(SqliteSource):
 
     statements: list[str] = []  # noqa: RUF012 (replaced per instance in the test)
 
-    def fetch(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    def fetch_chunk(self, sql: str, params: Any, feature_keys: Any) -> SnapshotChunk:
         self.statements.append(sql)
-        return super().fetch(sql, params)
+        return super().fetch_chunk(sql, params, feature_keys)
 
 
 def test_extract_sends_no_count_and_reports_progress_by_time(
@@ -139,3 +141,29 @@ def test_server_time_columns_are_fetched_as_text_but_ordered_by_column() -> None
     # No alias: ORDER BY names the DATETIME column, so its index serves the order.
     assert " AS `time`" not in sql
     assert sql.endswith("ORDER BY `time`, `uuid`, `node_id` LIMIT 10")
+
+
+def test_values_with_line_breaks_are_parsed_one_row_each() -> None:
+    # A pretty-printed object spans lines; two objects in one value plus an empty value
+    # would hold as many lines as rows: each must still be judged as its own row.
+    rows = [
+        snapshot("pretty", 1, {}),
+        snapshot("two", 2, {}),
+        snapshot("empty", 3, {}),
+        snapshot("crlf", 4, {}),
+    ]
+    texts = ['{\n  "x": 1\n}', '{"x": 2}\n{"x": 3}', "", '{"x":\r4}']
+    chunk = SnapshotChunk.from_rows(
+        [
+            SnapshotRow(row.uuid, row.node_id, row.time, text, False, row.created_at)
+            for row, text in zip(rows, texts, strict=True)
+        ]
+    )
+    parser = ChunkParser(FeatureSchema.parse(["x:numeric"]), 0, 2**62)
+
+    parsed = parser.parse(chunk)
+
+    assert parsed.columns[0].to_pylist() == ["pretty", "crlf"]
+    assert parsed.columns[4].to_pylist() == [1.0, 4.0]
+    assert sorted(reject.row.uuid for reject in parsed.rejects) == ["empty", "two"]
+    assert {reject.reason for reject in parsed.rejects} == {"malformed_json"}

@@ -71,6 +71,8 @@ def test_keyset_predicate_follows_the_window_predicate() -> None:
 
     assert '"time" >= ? AND "time" < ? AND ("time" > ? OR ("time" = ? AND' in sql
     assert params[2:] == [after[0], after[0], "u", "u", "n"]
+    # The range starts at the last key's time, not at the window's start.
+    assert params[:2] == [after[0], "2026-01-02T00:00:00.000000Z"]
 
 
 def test_projection_per_dialect() -> None:

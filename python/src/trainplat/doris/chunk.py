@@ -7,7 +7,7 @@ file) or when a caller asks for rows (`rows()`: previews, tests, schema inferenc
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,34 @@ class SnapshotChunk:
             time_text=self.time_text,
         )
 
+    def key(self, index: int) -> tuple[Any, str, str]:
+        """(time, uuid, node_id) of a row, the time as fetched: the keyset of the paging."""
+        return self.time[index], self.uuid[index].as_py(), self.node_id[index].as_py()
+
+    def head(self, count: int) -> "SnapshotChunk":
+        """The first `count` rows."""
+        return SnapshotChunk(
+            uuid=self.uuid.slice(0, count),
+            node_id=self.node_id.slice(0, count),
+            time=self.time[:count],
+            is_tag=self.is_tag.slice(0, count),
+            created_at=self.created_at[:count],
+            features=self.features.slice(0, count),
+            time_text=self.time_text,
+        )
+
+    def extend(self, other: "SnapshotChunk") -> "SnapshotChunk":
+        """This chunk's rows followed by `other`'s."""
+        return SnapshotChunk(
+            uuid=pa.concat_arrays([self.uuid, other.uuid]),
+            node_id=pa.concat_arrays([self.node_id, other.node_id]),
+            time=[*self.time, *other.time],
+            is_tag=pa.concat_arrays([self.is_tag, other.is_tag]),
+            created_at=[*self.created_at, *other.created_at],
+            features=pa.concat_arrays([self.features, other.features]),
+            time_text=self.time_text,
+        )
+
     def row(self, index: int) -> SnapshotRow:
         return SnapshotRow(
             uuid=str(self.uuid[index].as_py()),
@@ -94,12 +122,23 @@ class SnapshotChunk:
         )
 
 
+# A fetched column: Python values (a DB-API driver's) or Arrow (ADBC's).
+Column: TypeAlias = Sequence[Any] | pa.Array | pa.ChunkedArray
+
+
 def chunk_from_records(
     records: Sequence[Sequence[Any]], feature_keys: Sequence[str] | None, time_text: TimeText
 ) -> SnapshotChunk:
     """Fetched tuples (uuid, node_id, time, is_tag, created_at, then `features`, or one
     column per projected key and the invalid-object column) -> a chunk, in one transpose."""
     columns = list(zip(*records, strict=True)) if records else [() for _ in range(6)]
+    return chunk_from_columns(columns, feature_keys, time_text)
+
+
+def chunk_from_columns(
+    columns: Sequence[Column], feature_keys: Sequence[str] | None, time_text: TimeText
+) -> SnapshotChunk:
+    """The columns of `chunk_from_records`, as Python sequences or Arrow arrays -> a chunk."""
     uuid, node_id, time, is_tag, created_at = columns[:5]
     if feature_keys is None:
         features = strings(columns[5])
@@ -108,20 +147,36 @@ def chunk_from_records(
     return SnapshotChunk(
         uuid=strings(uuid),
         node_id=strings(node_id),
-        time=time,
-        is_tag=pc.cast(pa.array(is_tag, pa.int64()), pa.bool_()),
-        created_at=created_at,
+        time=_python(time),
+        is_tag=pc.cast(_arrow(is_tag, pa.int64()), pa.bool_()),
+        created_at=_python(created_at),
         features=features,
         time_text=time_text,
     )
 
 
-def strings(values: Sequence[Any]) -> pa.Array:
+def _arrow(values: Column, type_: pa.DataType) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values.cast(type_)
+    return pa.array(values, type_)
+
+
+def _python(values: Column) -> Sequence[Any]:
+    """Times stay Python values until parsed in bulk (`times_us`): a list per chunk costs
+    little, and the key of the paging goes back to the source exactly as fetched."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        return list(values.to_pylist())
+    return values
+
+
+def strings(values: Column) -> pa.Array:
     """A text column as an Arrow string array; drivers may hand back bytes (JSON columns)
     or numbers (a node id stored as an integer), which become their text."""
     try:
-        return pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return _arrow(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return pa.array(
             [
                 None
@@ -129,15 +184,13 @@ def strings(values: Sequence[Any]) -> pa.Array:
                 else value.decode(errors="replace")
                 if isinstance(value, bytes)
                 else str(value)
-                for value in values
+                for value in _python(values)
             ],
             pa.string(),
         )
 
 
-def projected_objects(
-    keys: Sequence[str], values: Sequence[Sequence[Any]], invalid: Sequence[Any]
-) -> pa.Array:
+def projected_objects(keys: Sequence[str], values: Sequence[Column], invalid: Column) -> pa.Array:
     """Each row's JSON object rebuilt from the projected keys' JSON texts (NULL: the key is
     absent), or the row's raw `features` text where the server said it is not an object (the
     parser then rejects it). The keys passed the allow-list, so they need no escaping."""

@@ -60,11 +60,14 @@ class Dialect(ABC):
 
     # Statements built from the pieces above, the same for every dialect.
 
-    def _where(self, query: WindowQuery) -> Statement:
+    def _where(self, query: WindowQuery, since: Any = None) -> Statement:
+        """The window predicate and filters; `since` (a fetched time, not before the window's
+        start) replaces the start as the lower bound of `time`."""
         column = self.quote
         p = self.placeholder
         clauses = [f"{column('time')} >= {p} AND {column('time')} < {p}"]
-        params: list[Any] = [self.time_param(query.start), self.time_param(query.end)]
+        start = self.time_param(query.start) if since is None else since
+        params: list[Any] = [start, self.time_param(query.end)]
         for name, values in (("uuid", query.uuids), ("node_id", query.node_ids)):
             if values is not None:
                 clauses.append(f"{column(name)} IN ({', '.join([p] * len(values))})")
@@ -98,7 +101,10 @@ class Dialect(ABC):
         `after` = (time, uuid, node_id) as fetched, or from the window's start."""
         if limit < 1:
             raise ValueError(f"chunk size must be positive, got {limit}")
-        where, params = self._where(query)
+        # After the first chunk the lower bound of `time` is the last key's time (which the
+        # keyset predicate implies): SQLite does not derive it from the OR below and would
+        # step through the window's index from its start on every chunk (quadratic).
+        where, params = self._where(query, None if after is None else after[0])
         if after is not None:
             t, u, n = (self.quote(name) for name in ("time", "uuid", "node_id"))
             p = self.placeholder

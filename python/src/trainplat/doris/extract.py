@@ -58,7 +58,8 @@ SNAPSHOTS_FILE = "snapshots.parquet"
 # Bump when the bytes extraction writes for the same rows change: old cache entries then miss.
 # v2: node_id is text, as in the seed's feature_snapshots (VARCHAR(255)).
 # v3: zstd, rejects.jsonl and manifest.json.
-OUTPUT_FORMAT = "trainplat.doris.extract/v3"
+# v4: Parquet dictionary encoding for text columns only.
+OUTPUT_FORMAT = "trainplat.doris.extract/v4"
 # Share of the progress bar spent discovering the feature schema (the first of two passes).
 _SCHEMA_PASS_SHARE = 0.2
 DEFAULT_OPEN_TTL_S = 60

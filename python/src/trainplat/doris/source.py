@@ -8,9 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
-from trainplat.doris.chunk import SnapshotChunk, chunk_from_records
+import adbc_driver_sqlite.dbapi as adbc_sqlite
+import pyarrow as pa
+from adbc_driver_manager import dbapi as adbc
+
+from trainplat.doris.chunk import SnapshotChunk, chunk_from_columns, chunk_from_records
 from trainplat.doris.dialects import Dialect, SqliteDialect
 from trainplat.doris.query import WindowQuery
 from trainplat.doris.schema import TABLE, SnapshotRow
@@ -23,11 +27,6 @@ class SourceError(ValueError):
     so argument validation reports it against the `source` field."""
 
 
-def _key(raw: Sequence[Any]) -> tuple[Any, Any, Any]:
-    """(time, uuid, node_id) of a fetched row (columns uuid, node_id, time, ...)."""
-    return raw[2], raw[0], raw[1]
-
-
 class Source(ABC):
     """A table of feature snapshots that can be read by half-open time window [start, end)."""
 
@@ -36,6 +35,12 @@ class Source(ABC):
     @abstractmethod
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         """Run one read statement and return all its rows (a chunk at most)."""
+
+    def fetch_chunk(
+        self, sql: str, params: Sequence[Any], feature_keys: Sequence[str] | None
+    ) -> SnapshotChunk:
+        """Run one read statement (columns as `chunk_from_records` expects) into a chunk."""
+        return chunk_from_records(self.fetch(sql, params), feature_keys, self.dialect.time_text)
 
     @abstractmethod
     def write(self, rows: Iterable[SnapshotRow]) -> int: ...
@@ -81,18 +86,18 @@ class Source(ABC):
         after: tuple[Any, Any, Any] | None = None
         while True:
             sql, params = self.dialect.select_chunk(query, after, chunk_rows)
-            raw = self.fetch(sql, params)
-            if not raw:
+            chunk = self.fetch_chunk(sql, params, query.feature_keys)
+            if not len(chunk):
                 return
-            if len(raw) < chunk_rows:
-                yield self._chunk(raw, query)
+            if len(chunk) < chunk_rows:
+                yield chunk
                 return
-            last = _key(raw[-1])
-            end = len(raw)
-            while end and _key(raw[end - 1]) == last:
+            last = chunk.key(len(chunk) - 1)
+            end = len(chunk)
+            while end and chunk.key(end - 1) == last:
                 end -= 1
             sql, params = self.dialect.select_key(query, last)
-            yield self._chunk([*raw[:end], *self.fetch(sql, params)], query)
+            yield chunk.head(end).extend(self.fetch_chunk(sql, params, query.feature_keys))
             after = last
 
     def read(
@@ -110,10 +115,7 @@ class Source(ABC):
     ) -> Iterator[list[SnapshotRow]]:
         return self.read(WindowQuery.build(start, end), chunk_rows)
 
-    def _chunk(self, raw: Sequence[Sequence[Any]], query: WindowQuery) -> SnapshotChunk:
-        return chunk_from_records(raw, query.feature_keys, self.dialect.time_text)
-
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -137,13 +139,24 @@ def sqlite_identity(path: Path) -> dict[str, Any]:
 
 
 class SqliteSource(Source):
-    """The embedded default: a SQLite file holding the `feature_snapshots` table."""
+    """The embedded default: a SQLite file holding the `feature_snapshots` table.
+
+    Chunks are read through ADBC's SQLite driver when the source was opened for reading
+    (`open_existing`): it steps the statement and builds Arrow columns in C, without a Python
+    object per value and without holding the GIL, so the reader thread overlaps with the
+    parser. Everything else (and a chunk ADBC cannot read) goes through `sqlite3`."""
 
     dialect = SqliteDialect()
 
-    def __init__(self, connection: sqlite3.Connection, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection,
+        path: Path | None = None,
+        arrow: adbc.Connection | None = None,
+    ) -> None:
         self._connection = connection
         self._path = path
+        self._arrow = arrow
 
     @classmethod
     def open_existing(cls, path: Path) -> "SqliteSource":
@@ -152,7 +165,8 @@ class SqliteSource(Source):
         # mode=ro: extraction must never create or modify the source. Extraction fetches
         # the next chunk on a reader thread while it parses this one (one thread at a time
         # uses the connection), hence check_same_thread off.
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        uri = f"file:{path}?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False)
         try:
             found = connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)
@@ -163,7 +177,9 @@ class SqliteSource(Source):
         if found is None:
             connection.close()
             raise SourceError(f"source {path} has no table {TABLE}")
-        return cls(connection, path)
+        # Autocommit: each statement reads its own snapshot, as with sqlite3 (no read
+        # transaction held open across chunks, which would block writers to the file).
+        return cls(connection, path, adbc_sqlite.connect(uri, autocommit=True))
 
     @classmethod
     def create(cls, path: Path) -> "SqliteSource":
@@ -174,6 +190,27 @@ class SqliteSource(Source):
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._connection.execute(sql, tuple(params)).fetchall()
+
+    def fetch_chunk(
+        self, sql: str, params: Sequence[Any], feature_keys: Sequence[str] | None
+    ) -> SnapshotChunk:
+        table = self._fetch_arrow(sql, params) if self._arrow is not None else None
+        if table is None:
+            return super().fetch_chunk(sql, params, feature_keys)
+        return chunk_from_columns(table.columns, feature_keys, self.dialect.time_text)
+
+    def _fetch_arrow(self, sql: str, params: Sequence[Any]) -> pa.Table | None:
+        """The statement's rows as Arrow columns, or None where ADBC cannot read them: it
+        types each column by its first rows and fails on a later value of another type (a
+        projected key absent from the first rows, then present). sqlite3 then runs the
+        statement again, and raises any error that is really the statement's."""
+        assert self._arrow is not None
+        try:
+            with self._arrow.cursor() as cursor:
+                cursor.execute(sql, tuple(params))
+                return cursor.fetch_arrow_table()
+        except (adbc.Error, OSError):  # a type mismatch surfaces as OSError from the stream
+            return None
 
     def write(self, rows: Iterable[SnapshotRow]) -> int:
         cursor = self._connection.executemany(
@@ -199,4 +236,6 @@ class SqliteSource(Source):
         return sqlite_identity(self._path)
 
     def close(self) -> None:
+        if self._arrow is not None:
+            self._arrow.close()
         self._connection.close()
