@@ -221,13 +221,23 @@ def times_us(values: Sequence[Any]) -> tuple[npt.NDArray[np.int64], list[int]]:
     if pa.types.is_timestamp(array.type):
         return array.cast(pa.timestamp("us")).cast(pa.int64()).to_numpy(), []
     if pa.types.is_string(array.type) and array.null_count == 0:
-        for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        for target in _cast_targets(array):
             try:
                 parsed = pc.cast(array, target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
             return parsed.cast(pa.int64()).to_numpy(), []
     return _times_one_by_one(values)
+
+
+def _cast_targets(texts: pa.Array) -> tuple[pa.DataType, pa.DataType]:
+    """Timestamp types to parse time texts as, the likely one first (judged by the first
+    value): a cast that fails costs about 30 times one that succeeds."""
+    zoned = (pa.timestamp("us", tz="UTC"), pa.timestamp("us"))
+    first = texts[0].as_py() if len(texts) else ""
+    if first.endswith("Z") or (len(first) > 6 and first[-6] in "+-" and first[-3] == ":"):
+        return zoned
+    return zoned[1], zoned[0]
 
 
 def _times_one_by_one(values: Sequence[Any]) -> tuple[npt.NDArray[np.int64], list[int]]:
