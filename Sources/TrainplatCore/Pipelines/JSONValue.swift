@@ -86,34 +86,34 @@ public enum JSONValue: Sendable, Hashable, Codable {
     /// spec. Non-finite doubles, which the encoder refuses, are written as the strings
     /// "NaN", "Infinity" and "-Infinity".
     public func canonicalJSON() -> String {
-        var output = ""
+        var output: [UInt8] = []
         writeCanonical(to: &output)
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
-    private func writeCanonical(to output: inout String) {
+    private func writeCanonical(to output: inout [UInt8]) {
         switch self {
-        case .null: output += "null"
-        case .bool(let value): output += value ? "true" : "false"
-        case .int(let value): output += String(value)
-        case .double(let value): output += Self.canonicalNumber(value)
+        case .null: output += "null".utf8
+        case .bool(let value): output += (value ? "true" : "false").utf8
+        case .int(let value): output += String(value).utf8
+        case .double(let value): output += Self.canonicalNumber(value).utf8
         case .string(let value): Self.writeString(value, to: &output)
         case .array(let values):
-            output += "["
+            output.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 value.writeCanonical(to: &output)
             }
-            output += "]"
+            output.append(UInt8(ascii: "]"))
         case .object(let fields):
-            output += "{"
+            output.append(UInt8(ascii: "{"))
             for (index, field) in fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-                if index > 0 { output += "," }
+                if index > 0 { output.append(UInt8(ascii: ",")) }
                 Self.writeString(field.key, to: &output)
-                output += ":"
+                output.append(UInt8(ascii: ":"))
                 field.value.writeCanonical(to: &output)
             }
-            output += "}"
+            output.append(UInt8(ascii: "}"))
         }
     }
 
@@ -124,27 +124,24 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return text ?? String(value)
     }
 
-    private static func writeString(_ text: String, to output: inout String) {
-        output += "\""
-        var plainStart = text.unicodeScalars.startIndex
-        for index in text.unicodeScalars.indices {
-            let scalar = text.unicodeScalars[index]
-            guard scalar.value < 0x20 || scalar == "\"" || scalar == "\\" else { continue }
-            output.unicodeScalars.append(contentsOf: text.unicodeScalars[plainStart..<index])
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{8}": output += "\\b"
-            case "\t": output += "\\t"
-            case "\n": output += "\\n"
-            case "\u{C}": output += "\\f"
-            case "\r": output += "\\r"
-            default: output += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+    /// Byte by byte: every byte of a multi-byte UTF-8 sequence is 0x80 or more, so only
+    /// ASCII quotes, backslashes and control characters are escaped.
+    private static func writeString(_ text: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output += #"\""#.utf8
+            case UInt8(ascii: "\\"): output += #"\\"#.utf8
+            case 0x08: output += #"\b"#.utf8
+            case 0x09: output += #"\t"#.utf8
+            case 0x0A: output += #"\n"#.utf8
+            case 0x0C: output += #"\f"#.utf8
+            case 0x0D: output += #"\r"#.utf8
+            case 0..<0x20: output += String(format: "\\u%04x", byte).utf8
+            default: output.append(byte)
             }
-            plainStart = text.unicodeScalars.index(after: index)
         }
-        output.unicodeScalars.append(contentsOf: text.unicodeScalars[plainStart...])
-        output += "\""
+        output.append(UInt8(ascii: "\""))
     }
 
     public static func parse(json text: String) throws -> JSONValue {
