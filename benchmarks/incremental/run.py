@@ -1,6 +1,7 @@
 """Incremental learning benchmark: JOINT (full retrain on every period so far) vs NAIVE
-fine-tune vs LwF vs LwF+replay (a full extra batch of remembered rows per step, or a quarter
-of one) [vs LwF+replay+EWC with --ewc], side by side on two streams with drift, in one run:
+fine-tune vs LwF vs LwF+replay (half a batch of remembered rows per step, the package
+default, or a full batch) [vs LwF+replay+EWC with --ewc], side by side on two streams with
+drift, in one run:
 
     cd python && ../.venv/bin/python ../benchmarks/incremental/run.py          # ~4 min, 2 cores
     cd python && ../.venv/bin/python ../benchmarks/incremental/run.py --long   # more seeds, K=8
@@ -19,7 +20,12 @@ tasks, history 8; 25 % of each period's entities are held out as its test set,
   `--gapminder-windows` periods.
 
 Period 1 trains one model from scratch that every strategy starts from; each later period
-trains each strategy once, with the same epochs, batch size and seed. Reported as medians
+trains each strategy once, with the same batch size (128) and seed. JOINT and NAIVE train
+`--epochs` epochs (from scratch at 3e-3, fine-tuning at 1e-3). Our updates (LwF, LwF+replay)
+run the update schedule of the package: half those epochs, rounded up, at
+`learning.incremental_update`'s default learning rate (`Hyperparameters()`); "naive (update
+schedule)" is naive fine-tuning on that schedule, which tells the schedule's part of the
+gain from the plugins'. Reported as medians
 over `--seeds` seeds (model initialisation and batch order; the data is fixed per seed for
 synthetic, fixed for gapminder), AUC on held-out rows, `a[l][j]` = AUC on period j after
 training on period l:
@@ -37,11 +43,13 @@ slower, and one thread keeps strategies comparable. `--device` as the learning t
 `device` argument (`auto`: the GPU when there is one); every table names the device."""
 
 import argparse
+import math
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,19 +120,39 @@ def split(path: Path) -> tuple[TrainingSetData, TrainingSetData]:
     return select_rows(data, ~test), select_rows(data, test)
 
 
-def strategies(seed: int, args: argparse.Namespace) -> dict[str, list[AnyPluginConfig] | None]:
-    """Plugins of each strategy; None is JOINT."""
+@dataclass(frozen=True)
+class Strategy:
+    plugins: list[AnyPluginConfig] | None  # None: JOINT, a fresh model on every period so far
+    hyper: Hyperparameters
+
+
+def update_epochs(epochs: int) -> int:
+    """Our updates' epochs when a from-scratch training gets `epochs`: they start from a
+    trained parent (the package's defaults: learning.train 3, learning.incremental_update 2)."""
+    return math.ceil(epochs / 2)
+
+
+def strategies(seed: int, epochs: int, args: argparse.Namespace) -> dict[str, Strategy]:
+    scratch = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=3e-3)
+    baseline = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=1e-3)
+    ours = Hyperparameters(
+        epochs=update_epochs(epochs), seed=seed, batch_size=128,
+        learning_rate=Hyperparameters().learning_rate,
+    )  # fmt: skip
     replay = ReplayConfig(size=args.replay_size, seed=seed)
-    chosen: dict[str, list[AnyPluginConfig] | None] = {
-        "joint": None,
-        "naive": [],
-        "lwf": [DistillationConfig()],
-        "lwf+replay": [DistillationConfig(), replay],
-        "lwf+replay/4": [DistillationConfig(), replay.model_copy(update={"batch_fraction": 0.25})],
+    chosen = {
+        "joint": Strategy(None, scratch),
+        "naive": Strategy([], baseline),
+        "naive (update schedule)": Strategy([], ours),
+        "lwf": Strategy([DistillationConfig()], ours),
+        "lwf+replay": Strategy([DistillationConfig(), replay], ours),
+        "lwf+replay, full batch": Strategy(
+            [DistillationConfig(), replay.model_copy(update={"batch_fraction": 1.0})], ours
+        ),
     }
     if args.ewc:
         ewc = EwcConfig(lambda_=1000.0, fisher_rows=512, seed=seed)
-        chosen["lwf+replay+ewc"] = [DistillationConfig(), replay, ewc]
+        chosen["lwf+replay+ewc"] = Strategy([DistillationConfig(), replay, ewc], ours)
     return chosen
 
 
@@ -140,33 +168,35 @@ def run_seed(
     epochs: int,
     args: argparse.Namespace,
 ) -> dict[str, dict[str, float]]:
-    scratch = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=3e-3)
-    tune = Hyperparameters(epochs=epochs, seed=seed, batch_size=128, learning_rate=1e-3)
     device = resolve_device(args.device)
-    first = train_from_scratch(trains[:1], architecture=ARCHITECTURE, hyper=scratch, device=device)
+    chosen = strategies(seed, epochs, args)
+    first = train_from_scratch(
+        trains[:1], architecture=ARCHITECTURE, hyper=chosen["joint"].hyper, device=device
+    )
     results = {}
-    for strategy, plugins in strategies(seed, args).items():
+    for name, strategy in chosen.items():
+        plugins, hyper = strategy.plugins, strategy.hyper
         current, seconds, rows = first, 0.0, 0
         auc = [[scores(first, tests[0])[0]]]  # auc[l][j]: after period l, on period j <= l
         for k in range(1, len(trains)):
             began = time.perf_counter()
             if plugins is None:
                 current = train_from_scratch(
-                    trains[: k + 1], architecture=ARCHITECTURE, hyper=scratch, device=device
+                    trains[: k + 1], architecture=ARCHITECTURE, hyper=hyper, device=device
                 )
-                rows += sum(t.rows for t in trains[: k + 1]) * epochs
+                rows += sum(t.rows for t in trains[: k + 1]) * hyper.epochs
             else:
                 current = update(
                     current.model, parent_encoder=current.encoder, architecture=ARCHITECTURE,
-                    data=trains[k], earlier=trains[:k], plugins=plugins, hyper=tune,
+                    data=trains[k], earlier=trains[:k], plugins=plugins, hyper=hyper,
                     device=device,
                 )  # fmt: skip
-                rows += trains[k].rows * epochs
+                rows += trains[k].rows * hyper.epochs
             seconds += time.perf_counter() - began
             auc.append([scores(current, tests[j])[0] for j in range(k + 1)])
         final, accuracy = auc[-1], [scores(current, test)[1] for test in tests]
         last = len(trains) - 1
-        results[strategy] = {
+        results[name] = {
             "newest": final[-1],
             "earlier": statistics.fmean(final[:-1]),
             "average": statistics.fmean(final),
@@ -191,7 +221,8 @@ def run_stream(
         per_seed.append(run_seed(list(trains), list(tests), seed, epochs, args))
         print(f"{name}: seed {seed} done ({time.perf_counter() - began:.0f} s)", file=sys.stderr)
     sizes = ", ".join(str(t.rows) for t in trains)
-    print(f"\n{name}: {len(trains)} periods (training rows {sizes}), {epochs} epochs, "
+    print(f"\n{name}: {len(trains)} periods (training rows {sizes}), {epochs} epochs "
+          f"({update_epochs(epochs)} for our updates), "
           f"medians over {args.seeds} seeds, device {describe_device(args.device)}, "
           f"{time.perf_counter() - began:.0f} s")  # fmt: skip
     print_table(per_seed)

@@ -91,6 +91,9 @@ def test_update_extends_the_parent_and_names_it(tmp_path: Path, windows: dict[st
     assert document["parent"] == {"artifact_hash": parent_hash}
     assert version.config["parent_artifact_hash"] == parent_hash
     assert [p["type"] for p in version.config["plugins"]] == ["lwf", "replay", "ewc"]  # type: ignore[index, union-attr]
+    # what was not passed is the documented update schedule, and recorded
+    assert version.config["learning_rate"] == 0.005
+    assert version.config["plugins"][1]["batch_fraction"] == 0.5  # type: ignore[index]
     assert result.metrics["new_numeric_features"] == 1.0
     assert result.metrics["replay_rows"] == 64.0
     assert {"loss_task", "loss_distillation", "loss_replay", "loss_ewc"} <= set(result.metrics)

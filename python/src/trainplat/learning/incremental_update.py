@@ -30,6 +30,8 @@ from trainplat.tasks.context import TaskContext
 from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import JsonValue, ModelVersion, TaskResult
 
+DEFAULTS = Hyperparameters()
+
 
 class IncrementalUpdateArgs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,17 +41,17 @@ class IncrementalUpdateArgs(BaseModel):
     training_set: FilePath
     earlier_sets: tuple[FilePath, ...] = ()  # oldest first
     holdout_fraction: float = Field(0.0, ge=0.0, lt=1.0)
-    epochs: int = Field(2, ge=1, le=1000)
-    seed: int = 0
-    batch_size: int = Field(256, ge=1)
-    learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    epochs: int = Field(DEFAULTS.epochs, ge=1, le=1000)
+    seed: int = DEFAULTS.seed
+    batch_size: int = Field(DEFAULTS.batch_size, ge=1)
+    learning_rate: float = Field(DEFAULTS.learning_rate, gt=0.0, le=1.0)
     distillation: bool = True
     distillation_temperature: float = Field(2.0, gt=0.0, le=100.0)
     distillation_alpha: float = Field(1.0, ge=0.0)
     replay: bool = True
     replay_size: int = Field(2000, ge=1)
     replay_weight: float = Field(1.0, ge=0.0)
-    replay_batch_fraction: float = Field(1.0, gt=0.0, le=10.0)
+    replay_batch_fraction: float = Field(0.5, gt=0.0, le=10.0)
     ewc: bool = False
     ewc_lambda: float = Field(100.0, ge=0.0)
     device: DeviceField = AUTO
@@ -101,17 +103,17 @@ def incremental_update(
     parent_manifest: Path | None = None,
     earlier_sets: tuple[Path, ...] = (),
     holdout_fraction: float = 0.0,
-    epochs: int = 2,
-    seed: int = 0,
-    batch_size: int = 256,
-    learning_rate: float = 1e-3,
+    epochs: int = DEFAULTS.epochs,
+    seed: int = DEFAULTS.seed,
+    batch_size: int = DEFAULTS.batch_size,
+    learning_rate: float = DEFAULTS.learning_rate,
     distillation: bool = True,
     distillation_temperature: float = 2.0,
     distillation_alpha: float = 1.0,
     replay: bool = True,
     replay_size: int = 2000,
     replay_weight: float = 1.0,
-    replay_batch_fraction: float = 1.0,
+    replay_batch_fraction: float = 0.5,
     ewc: bool = False,
     ewc_lambda: float = 100.0,
     device: str = AUTO,
