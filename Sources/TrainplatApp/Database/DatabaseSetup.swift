@@ -50,11 +50,20 @@ public struct MetadataDatabase: Sendable {
         return database
     }
 
-    /// For a SQLite file: write-ahead logging (readers do not block the writer) and a busy
-    /// timeout for the rare other process (a CLI) holding the lock.
+    /// For a SQLite file: write-ahead logging (readers do not block the writer), commits that
+    /// do not wait for the disk, and a busy timeout for the rare other process (a CLI)
+    /// holding the lock.
+    ///
+    /// `synchronous = NORMAL` is SQLite's advice for WAL: a commit survives the server being
+    /// killed (it is in the OS's cache), and a power loss can undo only the last commits,
+    /// never corrupt the file. `FULL` synced the log on every commit (a sqlite3 probe on this
+    /// machine's disk: 4.4 ms a commit against 0.07 ms), and each task's attempt is about ten
+    /// commits. Production runs PostgreSQL.
     func tuneSQLite() async throws {
         guard isSQLiteFile, let sql = database as? any SQLDatabase else { return }
         try await sql.raw("PRAGMA journal_mode = WAL").run()
+        // Per connection; the pool keeps its one connection open (see `sqliteLoop`).
+        try await sql.raw("PRAGMA synchronous = NORMAL").run()
         try await sql.raw("PRAGMA busy_timeout = 5000").run()
     }
 
