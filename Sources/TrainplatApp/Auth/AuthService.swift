@@ -66,7 +66,7 @@ struct AuthService: Sendable {
     func identity(forBearer credential: String) async throws -> Identity? {
         if credential.hasPrefix(APIKey.prefix) { return try await identity(forAPIKey: credential) }
         guard let claims = try? signer.verify(credential), let userID = UUID(uuidString: claims.sub),
-            let user = try await User.find(userID, on: database), !user.isDisabled
+            let user = try await AccountReads(database: database).standing(of: userID), !user.isDisabled
         else { return nil }
         // A password change or a disable ends every token issued before it.
         if let validAfter = user.tokensValidAfter, claims.iat < Int(validAfter.timeIntervalSince1970) { return nil }
@@ -81,10 +81,10 @@ struct AuthService: Sendable {
     }
 
     private func identity(forAPIKey secret: String) async throws -> Identity? {
-        guard let key = try await APIKey.query(on: database).filter(\.$keyHash == ContentHash.sha256(secret)).first(),
-            key.revokedAt == nil, key.expiresAt > Date(),
-            let user = try await User.find(key.$user.id, on: database), !user.isDisabled
+        let accounts = AccountReads(database: database)
+        guard let key = try await accounts.key(hashed: ContentHash.sha256(secret)), key.revokedAt == nil, key.expiresAt > Date(),
+            let user = try await accounts.standing(of: key.userID), !user.isDisabled
         else { return nil }
-        return Identity(userID: try user.requireID(), username: user.username, isAdmin: user.isAdmin, credential: .apiKey(projectID: key.$project.id))
+        return Identity(userID: key.userID, username: user.username, isAdmin: user.isAdmin, credential: .apiKey(projectID: key.projectID))
     }
 }

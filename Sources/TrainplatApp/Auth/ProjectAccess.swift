@@ -19,19 +19,19 @@ struct ProjectAccess: Sendable {
         default:
             break
         }
-        return Caller(isAdmin: identity.actsAsAdmin, role: try await role(of: identity.userID, in: projectID))
+        return Caller(isAdmin: identity.actsAsAdmin, role: try await accounts.role(of: identity.userID, in: projectID))
     }
 
     /// A user's standing without a request: how a pipeline acts for the user who started its
     /// run. A disabled user has none.
     func caller(userID: UUID, in projectID: UUID) async throws -> Caller {
-        guard let user = try await User.find(userID, on: database), !user.isDisabled else { return Caller(isAdmin: false, role: nil) }
-        return Caller(isAdmin: user.isAdmin, role: try await role(of: userID, in: projectID))
+        guard let user = try await accounts.standing(of: userID), !user.isDisabled else {
+            return Caller(isAdmin: false, role: nil)
+        }
+        return Caller(isAdmin: user.isAdmin, role: try await accounts.role(of: userID, in: projectID))
     }
 
-    private func role(of userID: UUID, in projectID: UUID) async throws -> ProjectRole? {
-        try await Membership.query(on: database).filter(\.$user.$id == userID).filter(\.$project.$id == projectID).first()?.role
-    }
+    private var accounts: AccountReads { AccountReads(database: database) }
 
     /// Throws 404 or 403 unless `identity` may do `action` on a `resource` of `projectID`.
     func require(_ identity: Identity, _ action: Action, _ resource: ResourceKind, in projectID: UUID, id: String) async throws {
@@ -61,8 +61,7 @@ struct ProjectAccess: Sendable {
         if identity.actsAsAdmin { return nil }
         if case .apiKey(let keyProject?) = identity.credential { return [keyProject] }
         if case .task = identity.credential { return [] }
-        let memberships = try await Membership.query(on: database).filter(\.$user.$id == identity.userID).all()
-        return memberships.map(\.$project.id)
+        return try await accounts.projects(of: identity.userID)
     }
 }
 

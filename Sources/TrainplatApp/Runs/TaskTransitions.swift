@@ -9,11 +9,7 @@ struct TaskTransitions: Sendable {
     let database: any Database
     let metrics: SchedulerMetrics
 
-    private var sql: any SQLDatabase {
-        // Both supported drivers (SQLite, PostgreSQL) are SQL databases.
-        guard let sql = database as? any SQLDatabase else { preconditionFailure("metadata database must be SQL") }
-        return sql
-    }
+    private var sql: any SQLDatabase { database.sql }
 
     /// Moves `taskID` to `next` if it is in one of `next`'s allowed source states (optionally
     /// narrowed to `from`). Returns whether this caller won the transition.

@@ -9,11 +9,7 @@ import TrainplatCore
 struct SchedulerQueries: Sendable {
     let database: any Database
 
-    private var sql: any SQLDatabase {
-        // Both supported drivers (SQLite, PostgreSQL) are SQL databases.
-        guard let sql = database as? any SQLDatabase else { preconditionFailure("metadata database must be SQL") }
-        return sql
-    }
+    private var sql: any SQLDatabase { database.sql }
 
     struct ActiveRun: Decodable, Sendable {
         let id: UUID

@@ -1,0 +1,57 @@
+import FluentKit
+import Foundation
+import SQLKit
+import TrainplatCore
+
+/// What every authenticated request reads about its caller, as plain rows of the few columns
+/// it needs: the user behind a token, the key behind an API key, the caller's role in a
+/// project. Fluent's models decode every field by reflection; on these paths that was most
+/// of an authenticated request's cost (benchmarks/api).
+struct AccountReads: Sendable {
+    let database: any Database
+
+    /// Whether and how a user may act now.
+    struct Standing: Decodable, Sendable {
+        let username: String
+        let isAdmin: Bool
+        let isDisabled: Bool
+        /// Tokens issued before this no longer count (a password change or a disable).
+        let tokensValidAfter: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case username, isAdmin = "is_admin", isDisabled = "is_disabled", tokensValidAfter = "tokens_valid_after"
+        }
+    }
+
+    struct Key: Decodable, Sendable {
+        let userID: UUID
+        let projectID: UUID?
+        let expiresAt: Date
+        let revokedAt: Date?
+
+        enum CodingKeys: String, CodingKey { case userID = "user_id", projectID = "project_id", expiresAt = "expires_at", revokedAt = "revoked_at" }
+    }
+
+    func standing(of userID: UUID) async throws -> Standing? {
+        try await database.sql.select().columns("username", "is_admin", "is_disabled", "tokens_valid_after").from(User.schema)
+            .where("id", .equal, userID).first(decoding: Standing.self)
+    }
+
+    func key(hashed keyHash: String) async throws -> Key? {
+        try await database.sql.select().columns("user_id", "project_id", "expires_at", "revoked_at").from(APIKey.schema)
+            .where("key_hash", .equal, keyHash).first(decoding: Key.self)
+    }
+
+    func role(of userID: UUID, in projectID: UUID) async throws -> ProjectRole? {
+        struct Row: Decodable { let role: String }
+        let row = try await database.sql.select().column("role").from(Membership.schema)
+            .where("user_id", .equal, userID).where("project_id", .equal, projectID).first(decoding: Row.self)
+        return row.flatMap { ProjectRole(rawValue: $0.role) }
+    }
+
+    func projects(of userID: UUID) async throws -> [UUID] {
+        struct Row: Decodable { let projectID: UUID; enum CodingKeys: String, CodingKey { case projectID = "project_id" } }
+        return try await database.sql.select().column("project_id").from(Membership.schema)
+            .where("user_id", .equal, userID).all(decoding: Row.self).map(\.projectID)
+    }
+}
