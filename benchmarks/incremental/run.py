@@ -34,7 +34,11 @@ training on period l:
   avg acc: the same average for accuracy (threshold 0.5);
 - forgetting (Chaudhry et al. 2018): mean over j < K of max_{j <= l < K} a[l][j] - a[K][j]
   (positive = forgotten);
-- train s: seconds of training over periods 2..K (period 1 is shared);
+- train s: seconds of training over periods 2..K (period 1 is shared), wall clock;
+- CPU s: the CPU seconds of this process over the same spans (`time.process_time`): with
+  one torch thread on the CPU, the work itself, which other programs on a shared machine
+  do not stretch as they stretch the wall clock; on a GPU it leaves out the GPU's time, so
+  read train s there;
 - windows/s: training throughput, history windows (training-set rows) of the data each
   strategy trains on, times epochs, per second of training (replayed rows not counted).
 
@@ -176,10 +180,10 @@ def run_seed(
     results = {}
     for name, strategy in chosen.items():
         plugins, hyper = strategy.plugins, strategy.hyper
-        current, seconds, rows = first, 0.0, 0
+        current, seconds, cpu_seconds, rows = first, 0.0, 0.0, 0
         auc = [[scores(first, tests[0])[0]]]  # auc[l][j]: after period l, on period j <= l
         for k in range(1, len(trains)):
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             if plugins is None:
                 current = train_from_scratch(
                     trains[: k + 1], architecture=ARCHITECTURE, hyper=hyper, device=device
@@ -193,6 +197,7 @@ def run_seed(
                 )  # fmt: skip
                 rows += trains[k].rows * hyper.epochs
             seconds += time.perf_counter() - began
+            cpu_seconds += time.process_time() - began_cpu
             auc.append([scores(current, tests[j])[0] for j in range(k + 1)])
         final, accuracy = auc[-1], [scores(current, test)[1] for test in tests]
         last = len(trains) - 1
@@ -205,6 +210,7 @@ def run_seed(
                 max(auc[after][j] for after in range(j, last)) - final[j] for j in range(last)
             ),
             "train_s": seconds,
+            "cpu_s": cpu_seconds,
             "windows_per_s": rows / seconds,
         }
     return results
@@ -248,18 +254,20 @@ def print_table(per_seed: list[dict[str, dict[str, float]]]) -> None:
         return statistics.median(r[strategy][key] for r in per_seed)
 
     header = ("strategy", "newest AUC", "earlier AUC", "average AUC", "avg acc", "forgetting",
-              "train s", "windows/s", "avg/JOINT", "time/JOINT")  # fmt: skip
+              "train s", "windows/s", "avg/JOINT", "time/JOINT", "CPU s", "CPU/JOINT")  # fmt: skip
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     joint_avg, joint_time = median("joint", "average"), median("joint", "train_s")
+    joint_cpu = median("joint", "cpu_s")
     for strategy in per_seed[0]:
         values = [median(strategy, k) for k in ("newest", "earlier", "average", "accuracy")]
-        seconds = median(strategy, "train_s")
+        seconds, cpu_seconds = median(strategy, "train_s"), median(strategy, "cpu_s")
         print(
             f"| {strategy} | " + " | ".join(f"{v:.3f}" for v in values)
             + f" | {median(strategy, 'forgetting'):+.3f} | {seconds:.1f}"
             + f" | {median(strategy, 'windows_per_s'):.0f}"
-            + f" | {values[2] / joint_avg:.3f} | {seconds / joint_time:.2f} |"
+            + f" | {values[2] / joint_avg:.3f} | {seconds / joint_time:.2f}"
+            + f" | {cpu_seconds:.1f} | {cpu_seconds / joint_cpu:.2f} |"
         )  # fmt: skip
 
 
