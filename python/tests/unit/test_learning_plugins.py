@@ -1,5 +1,7 @@
 """Plugins of the incremental-learning loop on tiny in-memory data (no files)."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -7,7 +9,7 @@ import torch
 from trainplat.learning.encoding import EncodedBatch
 from trainplat.learning.loop import fit
 from trainplat.learning.model import TransformerTimeSeriesModel, predict_probabilities
-from trainplat.learning.outputs import task_loss
+from trainplat.learning.outputs import distillation_loss, task_loss
 from trainplat.learning.plugins import (
     DistillationConfig,
     EwcConfig,
@@ -152,6 +154,31 @@ def test_distillation_term_is_zero_at_the_parent_and_positive_away() -> None:
 
     assert float(at_parent.detach()) == pytest.approx(0.0, abs=1e-7)
     assert float(away.detach()) > 1e-4
+
+
+def test_parent_predictions_computed_once_give_the_term_of_a_teacher_pass_per_step() -> None:
+    # setup: a parent with dropout (so train and eval mode differ), a frozen copy of it as
+    # the per-step teacher, and the model moved away from it as training would
+    torch.manual_seed(0)
+    model = TransformerTimeSeriesModel(
+        numeric_mean=[0.0] * 3, numeric_std=[1.0] * 3, vocabulary_sizes=[5], d_model=8,
+        heads=2, layers=1, dropout=0.3,
+    )  # fmt: skip
+    teacher, data = copy.deepcopy(model).eval(), toy_batch(48, seed=6, informative=2)
+    plugin = DistillationPlugin(config=DistillationConfig(temperature=3.0, alpha=0.7))
+    model.train()
+    plugin.before_training(model, data)
+    _perturbed(model, 0.2)
+    rows = torch.tensor([40, 3, 17, 3, 29])  # any order, repeats allowed
+    part = data.select(rows)
+    predictions = model.run(part)
+    # act
+    term = plugin.loss_terms(model, part, predictions, rows)["distillation"]
+    # check
+    with torch.no_grad():
+        per_step = distillation_loss(model.outputs, predictions, teacher.run(part), temperature=3.0)
+    torch.testing.assert_close(term, 0.7 * per_step)
+    assert model.training  # before_training left the mode as it found it
 
 
 def test_plugins_switch_their_loss_terms_on_and_off() -> None:
