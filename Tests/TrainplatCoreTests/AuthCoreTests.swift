@@ -45,6 +45,20 @@ struct TokenSignerTests {
         #expect(try signer.verify(signer.sign(claims)) == claims)
     }
 
+    @Test func test_sign_usesOnlyTheBase64URLAlphabet_andEveryPaddingLengthRoundTrips() throws {
+        // setup: subjects whose JSON encodes to '+' and '/' in standard base64, of every length mod 3
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+        for length in 1...9 {
+            let subject = String(repeating: "?>~ÿ", count: length).prefix(length + 2)
+            let claims = TokenClaims(sub: String(subject), kind: .access, issuedAt: Date(), lifetime: 60)
+            // act
+            let token = signer.sign(claims)
+            // check
+            #expect(token.allSatisfy(allowed.contains), "\(token)")
+            #expect(try signer.verify(token) == claims)
+        }
+    }
+
     @Test func test_verify_expired() {
         #expect(throws: TokenError.expired) { try signer.verify(signer.sign(claims), now: Date().addingTimeInterval(61)) }
     }
