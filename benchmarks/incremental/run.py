@@ -3,7 +3,7 @@ fine-tune vs LwF vs LwF+replay (half a batch of remembered rows per step, the pa
 default, or a full batch) [vs LwF+replay+EWC with --ewc], side by side on two streams with
 drift, in one run:
 
-    cd python && ../.venv/bin/python ../benchmarks/incremental/run.py          # ~4 min, 2 cores
+    cd python && ../.venv/bin/python ../benchmarks/incremental/run.py          # 2-3 min, 2 cores
     cd python && ../.venv/bin/python ../benchmarks/incremental/run.py --long   # more seeds, K=8
 
 Streams (each period goes through the real `doris.extract` and `datasets.training_set`
@@ -25,10 +25,9 @@ trains each strategy once, with the same batch size (128) and seed. JOINT and NA
 run the update schedule of the package: half those epochs, rounded up, at
 `learning.incremental_update`'s default learning rate (`Hyperparameters()`); "naive (update
 schedule)" is naive fine-tuning on that schedule, which tells the schedule's part of the
-gain from the plugins'. Reported as medians
-over `--seeds` seeds (model initialisation and batch order; the data is fixed per seed for
-synthetic, fixed for gapminder), AUC on held-out rows, `a[l][j]` = AUC on period j after
-training on period l:
+gain from the plugins'. Reported as medians over `--seeds` seeds (model initialisation and
+batch order; the data is fixed per seed for synthetic, fixed for gapminder), AUC on
+held-out rows, `a[l][j]` = AUC on period j after training on period l:
 
 - newest: a[K][K]; earlier: mean over j < K of a[K][j]; average: mean over j of a[K][j];
   avg acc: the same average for accuracy (threshold 0.5);
