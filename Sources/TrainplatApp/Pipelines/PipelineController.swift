@@ -61,8 +61,10 @@ struct PipelineController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<PipelineDTO>> {
         let identity = try context.requireIdentity()
-        let page = try await access.readable(
-            Pipeline.query(on: database).sort(\.$name), for: identity, project: \.$project.$id, page: try PageRequest(request))
+        // Only the listed columns: `config` mirrors the newest spec, which can be megabytes.
+        let columns = Pipeline.query(on: database).field(\.$id).field(\.$project.$id).field(\.$name).field(\.$version).field(\.$status)
+            .field(\.$createdAt)
+        let page = try await access.readable(columns.sort(\.$name), for: identity, project: \.$project.$id, page: try PageRequest(request))
         return JSONResponse(page.map(PipelineDTO.init))
     }
 

@@ -1,5 +1,7 @@
 import FluentKit
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Testing
 @testable import TrainplatApp
 import TrainplatCore
@@ -24,6 +26,33 @@ struct PipelineServiceTests {
             #expect(second.version.id == first.version.id)
             #expect(changed.version.number == 2)
             #expect(try await PipelineVersion.query(on: app.database).count() == 2)
+        }
+    }
+
+    @Test func test_listPipelines_showsEachOfTheCallersProjectsNewestVersion_andNoOtherProjects() async throws {
+        try await TestApp.with { app in
+            // setup: two versions of one pipeline in the member's project, one pipeline elsewhere
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .member)]).requireID()
+            let elsewhere = try await app.owner()
+            let service = PipelineService(database: app.database)
+            _ = try await service.register(specText: Self.spec, projectID: project, userID: try member.requireID())
+            let newest = try await service.register(
+                specText: Self.spec.replacingOccurrences(of: "there", with: "world"), projectID: project, userID: try member.requireID())
+            _ = try await service.register(specText: "name: hidden\ntasks:\n  a: {command: [echo]}\n", projectID: elsewhere.1, userID: elsewhere.0)
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                try await client.execute(uri: "/api/v1/pipelines", method: .get, headers: try app.headers(for: member)) { response in
+                    // check
+                    #expect(response.status == .ok)
+                    let page = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer: response.body))
+                    let items = page["items"]?.arrayValue?.compactMap(\.objectValue) ?? []
+                    #expect(items.map { $0["name"]?.stringValue } == ["versions"])
+                    #expect(items.first?["latest_version"]?.stringValue == String(newest.version.number))
+                    #expect(items.first?["project_id"]?.stringValue?.lowercased() == project.uuidString.lowercased())
+                    #expect(page["total"]?.intValue == 1)
+                }
+            }
         }
     }
 
