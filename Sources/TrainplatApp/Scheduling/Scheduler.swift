@@ -109,9 +109,10 @@ public struct Scheduler: Service {
         // count covers every scheduler sharing the database.
         let running = try await queries.tasks(in: .running, limit: Int(Int32.max))
         guard running.count < config.maxConcurrentTasks else { return [] }
-        // The oldest ready tasks are enough to choose from; a huge backlog is not read whole.
+        // No user or pipeline gets more than the free slots in one tick, so the oldest that
+        // many of each are enough to choose from; a huge backlog is not read whole.
         var candidates: [FairShare.Candidate] = []
-        for task in try await queries.tasks(in: .ready, limit: 1000) {
+        for task in try await queries.readyCandidates(perGroup: config.maxConcurrentTasks - running.count) {
             let spec = try await specs.spec(versionID: task.versionID, on: database)
             candidates.append(FairShare.Candidate(
                 id: task.id.uuidString, user: task.user.uuidString, pipeline: task.pipeline.uuidString, pipelineLimit: spec.concurrency,

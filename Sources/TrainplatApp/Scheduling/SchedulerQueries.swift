@@ -64,6 +64,23 @@ struct SchedulerQueries: Sendable {
             .all(decoding: TaskOwner.self)
     }
 
+    /// The oldest `perGroup` ready tasks of each user's pipeline, oldest first: every user
+    /// and pipeline that has a ready task is among the candidates, however long the backlog
+    /// of the others (the oldest 1,000 overall, read before, hid a later user's task behind a
+    /// bigger run), and a tick decodes no more rows than it could start.
+    func readyCandidates(perGroup: Int) async throws -> [TaskOwner] {
+        try await sql.raw("""
+            SELECT id, created_at, triggered_by, pipeline_id, pipeline_version_id FROM (
+                SELECT t.id, t.created_at, r.triggered_by, r.pipeline_id, r.pipeline_version_id,
+                    ROW_NUMBER() OVER (PARTITION BY r.triggered_by, r.pipeline_id ORDER BY t.created_at, t.id) AS place
+                FROM \(ident: TaskRun.schema) t JOIN \(ident: PipelineRun.schema) r ON t.run_id = r.id
+                WHERE t.status = \(bind: TaskState.ready.rawValue)
+            ) AS ready
+            WHERE place <= \(bind: perGroup)
+            ORDER BY created_at, id
+            """).all(decoding: TaskOwner.self)
+    }
+
     /// Per user: tasks of their active runs that have started (what `FairShare` balances).
     func startedPerUser() async throws -> [String: Int] {
         struct Row: Decodable { let user: UUID; let started: Int }

@@ -70,6 +70,23 @@ struct RunControlTests {
         }
     }
 
+    @Test func test_readyCandidates_keepEachUsersPipelineInView_behindALongerBacklog() async throws {
+        try await TestApp.with { app in
+            // setup: 12 ready tasks of one user's run, then one of another user's
+            let wide = (0..<12).map { "  t\($0): {command: [\"true\"]}" }.joined(separator: "\n")
+            let big = try await start("name: big\ntasks:\n\(wide)\n", app: app)
+            let small = try await start("name: small\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
+            try await app.app.makeScheduler().advanceRuns()
+            // act
+            let candidates = try await SchedulerQueries(database: app.database).readyCandidates(perGroup: 3)
+            // check: the oldest three of the big run, and the small run's task
+            let bigTasks = try await app.tasks(of: big).values.sorted { ($0.createdAt ?? .distantPast, $0.id?.uuidString ?? "") < ($1.createdAt ?? .distantPast, $1.id?.uuidString ?? "") }
+            let smallTask = try #require(try await app.tasks(of: small)["only"]?.id)
+            #expect(Set(candidates.map(\.id)) == Set(bigTasks.prefix(3).compactMap(\.id) + [smallTask]))
+            #expect(candidates.last?.id == smallTask, "oldest first")
+        }
+    }
+
     @Test func test_fairShare_smallRunOfAnotherUserIsNotQueuedBehindABigOne() async throws {
         try await TestApp.with(configure: { $0.maxConcurrentTasks = 1 }) { app in
             // setup: eight independent tasks of `big`, then one task of `small`
