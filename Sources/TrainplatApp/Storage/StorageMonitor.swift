@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 
 /// Keeps the storage gauges current between API calls: every `interval` it measures each
-/// project's usage and each member's, which exports `trainplat_storage_used_bytes` and
-/// `trainplat_storage_quota_bytes` for the alert rules in deploy/prometheus/.
+/// project's usage and each member's, which exports the used and quota gauges of bytes and s3
+/// objects (`StorageQuotas`) for the alert rules in deploy/prometheus/.
 struct StorageMonitor: Service {
     let database: any Database
     let quotas: StorageQuotas
