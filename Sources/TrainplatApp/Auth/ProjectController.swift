@@ -51,8 +51,10 @@ struct ProjectController {
     @Sendable func rename(request: Request, context: AppRequestContext) async throws -> JSONResponse<ProjectDTO> {
         let (identity, projectID) = try await access.scope(context, .update, .project)
         let body = try await RequestBody.decode(RenameProjectRequest.self, from: request)
-        try await requireFreeName(body.name)
         let project = try await project(projectID)
+        // Its own name is not taken: a repeated PATCH succeeds and changes nothing.
+        guard body.name != project.name else { return JSONResponse(ProjectDTO(project)) }
+        try await requireFreeName(body.name)
         let previous = project.name
         project.name = body.name
         try await project.save(on: database)

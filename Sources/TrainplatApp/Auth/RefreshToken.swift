@@ -86,8 +86,7 @@ struct RefreshTokens: Sendable {
     }
 
     private func markRevoked(_ token: RefreshToken) async throws -> Bool {
-        guard let sql = database as? any SQLDatabase else { return false }
-        return try await sql.update(RefreshToken.schema).set("revoked_at", to: Date())
+        try await database.sql.update(RefreshToken.schema).set("revoked_at", to: Date())
             .where("id", .equal, try token.requireID()).where("revoked_at", .is, SQLLiteral.null)
             .returning("id").all().count == 1
     }

@@ -60,7 +60,8 @@ public struct MetadataDatabase: Sendable {
     /// machine's disk: 4.4 ms a commit against 0.07 ms), and each task's attempt is about ten
     /// commits. Production runs PostgreSQL.
     func tuneSQLite() async throws {
-        guard isSQLiteFile, let sql = database as? any SQLDatabase else { return }
+        guard isSQLiteFile else { return }
+        let sql = database.sql
         try await sql.raw("PRAGMA journal_mode = WAL").run()
         // Per connection; the pool keeps its one connection open (see `sqliteLoop`).
         try await sql.raw("PRAGMA synchronous = NORMAL").run()

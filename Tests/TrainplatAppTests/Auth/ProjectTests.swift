@@ -88,7 +88,9 @@ struct ProjectTests {
                 let taken = try await send(client, .patch, uri, as: try app.headers(for: owner), body: #"{"name": "beta"}"#)
                 let invalid = try await send(client, .patch, uri, as: try app.headers(for: owner), body: #"{"name": "../etc"}"#)
                 let renamed = try await send(client, .patch, uri, as: try app.headers(for: owner), body: #"{"name": "gamma"}"#)
+                let again = try await send(client, .patch, uri, as: try app.headers(for: owner), body: #"{"name": "gamma"}"#)
                 // check
+                #expect(again.status == .ok, "its own name is not taken")
                 #expect(byMember.status == .forbidden)
                 #expect(taken.status == .conflict)
                 #expect(invalid.status == .badRequest && detail(invalid).contains("'name'"))
