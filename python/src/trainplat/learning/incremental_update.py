@@ -31,6 +31,8 @@ from trainplat.tasks.program import TaskProgram
 from trainplat.tasks.result import JsonValue, ModelVersion, TaskResult
 
 DEFAULTS = Hyperparameters()
+# The plugins' own defaults, so that a change to one (replay's batch fraction) is made once.
+LWF, REPLAY, EWC = DistillationConfig(), ReplayConfig(), EwcConfig()
 
 
 class IncrementalUpdateArgs(BaseModel):
@@ -46,14 +48,14 @@ class IncrementalUpdateArgs(BaseModel):
     batch_size: int = Field(DEFAULTS.batch_size, ge=1)
     learning_rate: float = Field(DEFAULTS.learning_rate, gt=0.0, le=1.0)
     distillation: bool = True
-    distillation_temperature: float = Field(2.0, gt=0.0, le=100.0)
-    distillation_alpha: float = Field(1.0, ge=0.0)
+    distillation_temperature: float = Field(LWF.temperature, gt=0.0, le=100.0)
+    distillation_alpha: float = Field(LWF.alpha, ge=0.0)
     replay: bool = True
-    replay_size: int = Field(2000, ge=1)
-    replay_weight: float = Field(1.0, ge=0.0)
-    replay_batch_fraction: float = Field(0.5, gt=0.0, le=10.0)
+    replay_size: int = Field(REPLAY.size, ge=1)
+    replay_weight: float = Field(REPLAY.weight, ge=0.0)
+    replay_batch_fraction: float = Field(REPLAY.batch_fraction, gt=0.0, le=10.0)
     ewc: bool = False
-    ewc_lambda: float = Field(100.0, ge=0.0)
+    ewc_lambda: float = Field(EWC.lambda_, ge=0.0)
     device: DeviceField = AUTO
 
     @model_validator(mode="after")
@@ -108,14 +110,14 @@ def incremental_update(
     batch_size: int = DEFAULTS.batch_size,
     learning_rate: float = DEFAULTS.learning_rate,
     distillation: bool = True,
-    distillation_temperature: float = 2.0,
-    distillation_alpha: float = 1.0,
+    distillation_temperature: float = LWF.temperature,
+    distillation_alpha: float = LWF.alpha,
     replay: bool = True,
-    replay_size: int = 2000,
-    replay_weight: float = 1.0,
-    replay_batch_fraction: float = 0.5,
+    replay_size: int = REPLAY.size,
+    replay_weight: float = REPLAY.weight,
+    replay_batch_fraction: float = REPLAY.batch_fraction,
     ewc: bool = False,
-    ewc_lambda: float = 100.0,
+    ewc_lambda: float = EWC.lambda_,
     device: str = AUTO,
 ) -> TaskResult:
     args = IncrementalUpdateArgs(
