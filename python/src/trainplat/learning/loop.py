@@ -64,7 +64,8 @@ def fit(
             weight = int(index.numel())
             total += loss.detach() * weight
             for name, term in terms.items():
-                sums[name] = sums.get(name, torch.zeros((), device=device)) + term.detach() * weight
+                weighted = term.detach() * weight
+                sums[name] = sums[name] + weighted if name in sums else weighted
         loss_mean = float(total) / max(rows, 1)
         term_means = {name: float(value) / max(rows, 1) for name, value in sums.items()}
         if on_epoch is not None:
