@@ -74,6 +74,13 @@ def _project_with_users(server: Server) -> tuple[str, dict[str, str], dict[str, 
     return project, user_ids, tokens
 
 
+def _register(server: Server, project: str, spec: str, token: str) -> str:
+    """Registers `spec` in `project` as the user of `token`: the path that starts its runs."""
+    path = f"/api/v1/projects/{project}/pipelines"
+    registered = server.call("POST", path, spec.encode(), token=token)
+    return f"/api/v1/pipelines/{registered['pipeline']['id']}/runs"
+
+
 def _prefix(project: str, user_id: str, below: str) -> str:
     return f"{BUCKET}/project_{project.lower()}/user_{user_id.lower()}/{below}"
 
@@ -95,13 +102,9 @@ def test_each_user_reads_and_writes_only_their_own_s3_prefix(
     s3_server.filesystem().mkdir(BUCKET)
     _start(server, s3_server)
     project, user_ids, tokens = _project_with_users(server)
-    registered = server.call(
-        "POST", f"/api/v1/projects/{project}/pipelines", SPEC.encode(), token=tokens["alice"]
-    )
-    pipeline = registered["pipeline"]["id"]
+    start = _register(server, project, SPEC, tokens["alice"])
 
     # act: both users start the same pipeline at once
-    start = f"/api/v1/pipelines/{pipeline}/runs"
     run_ids = {
         name: server.call("POST", start, {}, token=tokens[name])["id"].lower() for name in USERS
     }
@@ -128,10 +131,7 @@ def test_scoped_credentials_reach_only_the_tasks_own_prefixes(
     victims = {name: _prefix(project, user_ids[name], "sets/private.txt") for name in USERS}
     for victim in victims.values():
         s3.filesystem().pipe(victim, b"private")
-    registered = server.call(
-        "POST", f"/api/v1/projects/{project}/pipelines", PROBE_SPEC.encode(), token=tokens["alice"]
-    )
-    start = f"/api/v1/pipelines/{registered['pipeline']['id']}/runs"
+    start = _register(server, project, PROBE_SPEC, tokens["alice"])
 
     # act: both users at once, each aiming at the other's object
     other = {"alice": "bob", "bob": "alice"}
@@ -172,10 +172,7 @@ def test_object_quota_counts_s3_objects_and_stops_a_run_at_the_limit(
     s3.filesystem().pipe(_prefix(project, user_ids["bob"], "sets/0.bin"), b"ab")
     quota = {"user_id": user_ids["alice"], "max_bytes": 1 << 30, "max_objects": 3}
     server.call("PUT", f"/api/v1/projects/{project}/storage/quota", quota)
-    registered = server.call(
-        "POST", f"/api/v1/projects/{project}/pipelines", SPEC.encode(), token=tokens["alice"]
-    )
-    start = f"/api/v1/pipelines/{registered['pipeline']['id']}/runs"
+    start = _register(server, project, SPEC, tokens["alice"])
 
     # act
     report = server.call("GET", f"/api/v1/projects/{project}/storage")
