@@ -286,7 +286,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--gapminder-windows", type=int, default=4)
     parser.add_argument("--gapminder-epochs", type=int, default=10)
-    parser.add_argument("--replay-size", type=int, default=1000)
+    parser.add_argument("--replay-size", type=int, default=ReplayConfig().size)
     parser.add_argument("--ewc", action="store_true", help="also LwF+replay+EWC (lambda 1000)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
