@@ -46,24 +46,35 @@ public struct Scheduler: Service {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
         let quotas = StorageQuotas(database: database, config: config)
         let cron = CronTrigger(database: database, specs: specs, quotas: quotas, logger: logger)
+        let outcomes = AttemptOutcomes()
+        var views = RunViews()
         var nextScheduleCheck = ContinuousClock.now
+        var nextLeaseCheck = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
-                    try await recoverExpiredLeases()
+                    // Leases last several heartbeats, so looking once a second is soon enough;
+                    // a wake-up per finished attempt must not query for them each time.
+                    if ContinuousClock.now >= nextLeaseCheck {
+                        try await recoverExpiredLeases()
+                        nextLeaseCheck = ContinuousClock.now + .seconds(1)
+                    }
                     if ContinuousClock.now >= nextScheduleCheck {
                         try await cron.fireDueSchedules()
                         nextScheduleCheck = ContinuousClock.now + .seconds(5)
                     }
-                    try await advanceRuns()
+                    for outcome in outcomes.drain() { views.record(outcome.taskID, movedTo: outcome.state) }
+                    try await advanceRuns(views: &views)
                     for taskID in try await claimReadyTasks() {
+                        views.record(taskID, movedTo: .running)
                         group.addTask {
-                            await runner.run(taskID: taskID)
+                            outcomes.report(taskID, state: await runner.run(taskID: taskID))
                             wakeup.signal()
                         }
                     }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
+                    views = RunViews()
                 }
                 await wakeup.wait(upTo: tickInterval)
             }
@@ -72,26 +83,36 @@ public struct Scheduler: Service {
         }
     }
 
+    /// One pass over the active runs, read fresh from the database.
+    func advanceRuns() async throws {
+        var views = RunViews()
+        try await advanceRuns(views: &views)
+    }
+
     /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
     /// passed back to ready, and finishes runs whose tasks are all done.
-    func advanceRuns() async throws {
-        for run in try await queries.activeRuns() {
+    func advanceRuns(views: inout RunViews) async throws {
+        let active = try await queries.activeRuns()
+        views.keep(runs: active.map(\.id), agreeingWith: try await queries.stateCounts(ofRuns: active.map(\.id)))
+        for run in active {
             if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
-            let tasks = try await queries.tasks(ofRun: run.id)
+            let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
             let planner = try await specs.planner(versionID: run.versionID, on: database)
-            let states = Dictionary(uniqueKeysWithValues: tasks.compactMap { task in task.state.map { (task.name, $0) } })
-            let ids = Dictionary(uniqueKeysWithValues: tasks.map { ($0.name, $0.id) })
             var moved = false
-            for decision in planner.decisions(states: states) {
-                guard let id = ids[decision.task] else { continue }
+            for decision in planner.decisions(states: view.states) {
+                guard let id = view.tasks[decision.task]?.id else { continue }
                 let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
-                moved = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason) || moved
+                let won = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)
+                views.record(id, movedTo: won ? decision.next : nil)
+                moved = moved || won
             }
-            for task in tasks where task.state == .retrying && (task.notBefore ?? .distantPast) <= Date() {
-                moved = try await transitions.move(task.id, to: .ready, from: [.retrying]) || moved
+            for task in view.tasks.values where task.state == .retrying && (task.notBefore ?? .distantPast) <= Date() {
+                let won = try await transitions.move(task.id, to: .ready, from: [.retrying])
+                views.record(task.id, movedTo: won ? .ready : nil)
+                moved = moved || won
             }
             // States read this tick are final unless something moved; then the next tick looks.
-            if !moved { try await finishIfDone(runID: run.id, states: Array(states.values)) }
+            if !moved { try await finishIfDone(runID: run.id, states: Array(view.states.values)) }
         }
     }
 

@@ -21,7 +21,7 @@ struct SchedulerQueries: Sendable {
     struct TaskRow: Decodable, Sendable {
         let id: UUID
         let name: String
-        let status: String
+        var status: String
         let notBefore: Date?
         enum CodingKeys: String, CodingKey { case id, name, status, notBefore = "not_before" }
 
@@ -49,6 +49,22 @@ struct SchedulerQueries: Sendable {
     func tasks(ofRun runID: UUID) async throws -> [TaskRow] {
         try await sql.select().columns("id", "name", "status", "not_before").from(TaskRun.schema)
             .where("run_id", .equal, runID).all(decoding: TaskRow.self)
+    }
+
+    /// Per run: how many of its tasks are in each state. Cheap (the database counts, a few
+    /// rows come back), so each tick can tell whether its views of the runs still hold.
+    func stateCounts(ofRuns runIDs: [UUID]) async throws -> [UUID: [String: Int]] {
+        guard !runIDs.isEmpty else { return [:] }
+        struct Row: Decodable {
+            let runID: UUID
+            let status: String
+            let tasks: Int
+            enum CodingKeys: String, CodingKey { case runID = "run_id", status, tasks }
+        }
+        let rows = try await sql.select().column("run_id").column("status").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "tasks")
+            .from(TaskRun.schema).where("run_id", .in, runIDs).groupBy("run_id").groupBy("status")
+            .all(decoding: Row.self)
+        return rows.reduce(into: [:]) { counts, row in counts[row.runID, default: [:]][row.status] = row.tasks }
     }
 
     /// Tasks in `state`, oldest first, with their run's owner, pipeline and version.

@@ -22,8 +22,7 @@ struct TaskCache: Sendable {
 
     /// Records `key` on the task; on a hit, completes the task from the earlier one and
     /// returns true (nothing is run).
-    func reuse(task: TaskRun, attempt: TaskAttempt, key: String, projectID: UUID) async throws -> Bool {
-        let taskID = try task.requireID()
+    func reuse(taskID: UUID, attempt: AttemptStore.Attempt, key: String, projectID: UUID) async throws -> Bool {
         try await TaskRun.query(on: database).filter(\.$id == taskID).set(\.$cacheKey, to: key).update()
         guard let earlier = try await TaskRun.query(on: database)
             .join(PipelineRun.self, on: \TaskRun.$run.$id == \PipelineRun.$id)
@@ -35,10 +34,9 @@ struct TaskCache: Sendable {
         try await TaskRun.query(on: database).filter(\.$id == taskID).filter(\.$status == .running)
             .set(\.$outputs, to: earlier.outputs).set(\.$metrics, to: earlier.metrics).set(\.$cachedFrom, to: earlierID)
             .set(\.$progress, to: 1).set(\.$progressMessage, to: "cached").update()
-        attempt.status = .succeeded
-        attempt.reason = "cache hit: reused the outputs of task \(earlier.name) in run \(earlier.$run.id.uuidString.lowercased())"
-        attempt.finishedAt = Date()
-        try await attempt.update(on: database)
+        try await AttemptStore(database: database).close(
+            attempt, status: .succeeded,
+            reason: "cache hit: reused the outputs of task \(earlier.name) in run \(earlier.$run.id.uuidString.lowercased())")
         try await transitions.move(taskID, to: .succeeded, from: [.running])
         return true
     }

@@ -5,8 +5,11 @@ import TrainplatCore
 extension TaskRunner {
     /// Records the attempt's end: outputs and registrations on success; otherwise a failed
     /// attempt with a reason a person can act on, and a retry while the policy allows one.
-    func finish(task: TaskRun, attempt: TaskAttempt, end: AttemptEnd, provenance: Provenance, retries: RetryPolicy) async throws {
-        let taskID = try task.requireID()
+    /// Answers the task's new state when it is final (see `run(taskID:)`).
+    func finish(
+        subject: AttemptStore.Subject, attempt: AttemptStore.Attempt, end: AttemptEnd, provenance: Provenance, retries: RetryPolicy
+    ) async throws -> TaskState? {
+        let taskID = subject.taskID
         var failure = Self.failureReason(end, logPath: attempt.logPath)
         var outputs: TaskContract.Outputs?
         if failure == nil {
@@ -22,26 +25,24 @@ extension TaskRunner {
                 failure = error.description
             }
         }
-        if case .exited(let code) = end { attempt.exitCode = Int(code) }
-        attempt.finishedAt = Date()
-        attempt.status = failure == nil ? .succeeded : .failed
-        attempt.reason = failure
-        try await attempt.update(on: database)
+        let exitCode: Int32? = if case .exited(let code) = end { code } else { nil }
+        try await store.close(attempt, status: failure == nil ? .succeeded : .failed, reason: failure, exitCode: exitCode)
 
         if let outputs {
             // Outputs first, state second: a downstream task is readied only after the state
             // change, and by then the outputs it renders its templates from are stored.
-            try await TaskRun.query(on: database).filter(\.$id == taskID).filter(\.$status == .running)
-                .set(\.$outputs, to: outputs.values)
-                .set(\.$metrics, to: outputs.metrics.mapValues(JSONValue.double))
-                .set(\.$progress, to: 1).update()
-            try await transitions.move(taskID, to: .succeeded, from: [.running])
-            logger.info("task succeeded", metadata: ["task": "\(task.name)", "attempt": "\(attempt.number)"])
+            guard try await store.storeOutputs(outputs, taskID: taskID),
+                try await transitions.move(taskID, to: .succeeded, from: [.running])
+            else { return nil }
+            logger.info("task succeeded", metadata: ["task": "\(subject.name)", "attempt": "\(attempt.number)"])
+            return .succeeded
         } else if end == .interrupted {
-            try await requeueInterrupted(taskID: taskID, name: task.name, maxAttempts: task.maxAttempts, reason: failure)
+            try await requeueInterrupted(taskID: taskID, name: subject.name, maxAttempts: subject.maxAttempts, reason: failure)
         } else if let failure {
-            try await recordFailure(taskID: taskID, name: task.name, attempt: attempt.number, maxAttempts: task.maxAttempts, reason: failure, retries: retries)
+            return try await recordFailure(
+                taskID: taskID, name: subject.name, attempt: attempt.number, maxAttempts: subject.maxAttempts, reason: failure, retries: retries)
         }
+        return nil
     }
 
     private func register(_ outputs: TaskContract.Outputs, provenance: Provenance) async throws(TaskContract.ContractError) {
@@ -97,15 +98,19 @@ extension TaskRunner {
         ])
     }
 
-    private func recordFailure(taskID: UUID, name: String, attempt: Int, maxAttempts: Int, reason: String, retries: RetryPolicy) async throws {
+    /// Failed for good (answered), or retrying after the backoff (nil: its time to run again
+    /// is in the database, not in the scheduler's view).
+    private func recordFailure(
+        taskID: UUID, name: String, attempt: Int, maxAttempts: Int, reason: String, retries: RetryPolicy
+    ) async throws -> TaskState? {
         logger.warning("task attempt failed", metadata: ["task": "\(name)", "attempt": "\(attempt)", "reason": "\(reason)"])
         if attempt < maxAttempts {
             let notBefore = Date().addingTimeInterval(retries.delay(beforeRetry: attempt))
             try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": notBefore])
-        } else {
-            let summary = maxAttempts > 1 ? "\(reason) (after \(attempt) attempts)" : reason
-            try await transitions.move(taskID, to: .failed, from: [.running], reason: summary)
+            return nil
         }
+        let summary = maxAttempts > 1 ? "\(reason) (after \(attempt) attempts)" : reason
+        return try await transitions.move(taskID, to: .failed, from: [.running], reason: summary) ? .failed : nil
     }
 
     /// Nil for a clean exit; otherwise why the attempt failed, with the log's last line.

@@ -22,41 +22,41 @@ struct TaskRunner: Sendable {
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
 
-    func run(taskID: UUID) async {
+    var store: AttemptStore { AttemptStore(database: database) }
+
+    /// Runs one attempt; answers the state it left the task in when the scheduler can take
+    /// that as known (succeeded or failed), nil otherwise (the scheduler reads the run again).
+    func run(taskID: UUID) async -> TaskState? {
         do {
-            try await runAttempt(taskID)
+            return try await runAttempt(taskID)
         } catch {
             logger.error("task attempt failed inside the control plane", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
             _ = try? await transitions.move(taskID, to: .failed, from: [.running], reason: "control plane error: \(error)")
+            return nil
         }
     }
 
-    private func runAttempt(_ taskID: UUID) async throws {
-        guard let task = try await TaskRun.find(taskID, on: database),
-            let run = try await PipelineRun.find(task.$run.id, on: database),
-            // Only the name: a pipeline row mirrors its newest spec, which a wide run makes
-            // large, and decoding it for every attempt made a run's cost grow with its square.
-            let pipeline = try await Pipeline.query(on: database).filter(\.$id == run.$pipeline.id).field(\.$id).field(\.$name).first()
-        else { throw TaskContract.ContractError(description: "task \(taskID) or its run vanished") }
-        let spec = try await specs.spec(versionID: run.$version.id, on: database)
-        guard let taskSpec = spec.task(named: task.name) else {
-            throw TaskContract.ContractError(description: "task '\(task.name)' is not in pipeline version \(run.$version.id)")
+    private func runAttempt(_ taskID: UUID) async throws -> TaskState? {
+        guard let subject = try await store.subject(of: taskID) else {
+            throw TaskContract.ContractError(description: "task \(taskID) or its run vanished")
         }
-        let runID = try run.requireID()
-        let attempt = try await openAttempt(taskID: taskID, directoryPrefix: "\(config.runsDirectory)/\(runID.uuidString.lowercased())/\(task.name)")
-        let number = attempt.number
-        let directory = attempt.workDirectory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        logger.info("task started", metadata: ["run_id": "\(runID)", "task": "\(task.name)", "attempt": "\(number)"])
+        let spec = try await specs.spec(versionID: subject.versionID, on: database)
+        guard let taskSpec = spec.task(named: subject.name) else {
+            throw TaskContract.ContractError(description: "task '\(subject.name)' is not in pipeline version \(subject.versionID)")
+        }
+        let attempt = try await store.open(
+            taskID: taskID, directoryPrefix: "\(config.runsDirectory)/\(subject.runID.uuidString.lowercased())/\(subject.name)")
+        try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
+        logger.info("task started", metadata: ["run_id": "\(subject.runID)", "task": "\(subject.name)", "attempt": "\(attempt.number)"])
 
         let end: AttemptEnd
         var prepared = LocalMounts.Prepared()
         do {
-            let context = try await templateContext(run: run, task: taskSpec)
+            let context = try await templateContext(subject: subject, task: taskSpec)
             let source = try await sources.resolve(
-                try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: run.$project.id)
+                try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: subject.projectID)
             try TaskContract.writeInputs(
-                directory: directory, task: task.name, uses: taskSpec.uses, runID: runID, logicalTime: run.logicalTime,
+                directory: attempt.workDirectory, task: subject.name, uses: taskSpec.uses, runID: subject.runID, logicalTime: subject.logicalTime,
                 arguments: source.arguments)
             let command: [String]
             if let uses = taskSpec.uses {
@@ -65,16 +65,16 @@ struct TaskRunner: Sendable {
                 command = try (taskSpec.command ?? []).map { try Template.render($0, in: context).templateText }
             }
             if taskSpec.cache, try await TaskCache(database: database, transitions: transitions).reuse(
-                task: task, attempt: attempt, key: TaskCache.key(taskSpec, command: command, arguments: source.arguments),
-                projectID: run.$project.id)
+                taskID: taskID, attempt: attempt, key: TaskCache.key(taskSpec, command: command, arguments: source.arguments),
+                projectID: subject.projectID)
             {
-                return
+                return .succeeded
             }
             prepared = try await mounts.prepare(
-                taskSpec.mounts, owner: MountOwner(userID: run.$triggeredBy.id.uuidString, projectID: run.$project.id.uuidString),
-                userID: run.$triggeredBy.id, projectID: run.$project.id, attemptDirectory: directory, timeoutSeconds: taskSpec.timeoutSeconds)
+                taskSpec.mounts, owner: MountOwner(userID: subject.userID.uuidString, projectID: subject.projectID.uuidString),
+                userID: subject.userID, projectID: subject.projectID, attemptDirectory: attempt.workDirectory, timeoutSeconds: taskSpec.timeoutSeconds)
             end = await execute(
-                command: command, taskSpec: taskSpec, task: task, runID: runID, userID: run.$triggeredBy.id, attempt: attempt,
+                command: command, taskSpec: taskSpec, subject: subject, attempt: attempt,
                 extraEnvironment: source.environment.merging(prepared.environment) { source, _ in source }, mounts: prepared)
         } catch let error as StorageError {
             end = .launchFailed(reason: "could not prepare the task's mounts: \(error.message)")
@@ -85,63 +85,43 @@ struct TaskRunner: Sendable {
         }
         prepared.removeTemporary()
         let provenance = Provenance(
-            projectID: run.$project.id, userID: run.$triggeredBy.id, runID: runID, taskID: taskID,
-            defaultName: "\(pipeline.name).\(task.name)")
-        try await finish(task: task, attempt: attempt, end: end, provenance: provenance, retries: taskSpec.retries)
-    }
-
-    /// Records the next attempt and the task's attempt count in one transaction. The number
-    /// follows the attempts already stored, not the count: a server killed between the two
-    /// writes of an older version could leave the count behind its attempts.
-    private func openAttempt(taskID: UUID, directoryPrefix: String) async throws -> TaskAttempt {
-        try await database.transaction { database in
-            let last = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).max(\.$number) ?? 0
-            let number = last + 1
-            let directory = "\(directoryPrefix)/attempt-\(number)"
-            let attempt = TaskAttempt(taskID: taskID, number: number, workDirectory: directory, logPath: directory + "/task.log")
-            try await attempt.create(on: database)
-            try await TaskRun.query(on: database).filter(\.$id == taskID)
-                .set(\.$attemptCount, to: number).set(\.$progress, to: 0).set(\.$progressMessage, to: nil).update()
-            return attempt
-        }
+            projectID: subject.projectID, userID: subject.userID, runID: subject.runID, taskID: taskID,
+            defaultName: "\(subject.pipelineName).\(subject.name)")
+        return try await finish(subject: subject, attempt: attempt, end: end, provenance: provenance, retries: taskSpec.retries)
     }
 
     /// Parameters, run facts and the outputs of the tasks this task's templates name (the
     /// validator allowed only its ancestors), so a long chain or a wide run does not load
     /// every finished task's outputs for each attempt.
-    private func templateContext(run: PipelineRun, task: TaskSpec) async throws -> TemplateContext {
+    private func templateContext(subject: AttemptStore.Subject, task: TaskSpec) async throws -> TemplateContext {
         let referenced = task.referencedTasks
         var outputs: [String: [String: JSONValue]] = [:]
         if !referenced.isEmpty {
-            let finished = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID())
+            let finished = try await TaskRun.query(on: database).filter(\.$run.$id == subject.runID)
                 .filter(\.$status == .succeeded).filter(\.$name ~~ Array(referenced)).all()
             outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
         }
         return TemplateContext(
-            params: run.params, taskOutputs: outputs, runID: try run.requireID().uuidString.lowercased(),
-            logicalTime: run.logicalTime)
+            params: subject.params, taskOutputs: outputs, runID: subject.runID.uuidString.lowercased(), logicalTime: subject.logicalTime)
     }
 
     private func execute(
-        command: [String], taskSpec: TaskSpec, task: TaskRun, runID: UUID, userID: UUID, attempt: TaskAttempt,
+        command: [String], taskSpec: TaskSpec, subject: AttemptStore.Subject, attempt: AttemptStore.Attempt,
         extraEnvironment: [String: String], mounts: LocalMounts.Prepared
     ) async -> AttemptEnd {
-        let taskID = task.id ?? UUID()
+        let taskID = subject.taskID
         let processSpec = TaskProcessSpec(
             command: command,
             environment: environment(
-                directory: attempt.workDirectory, runID: runID, taskID: taskID,
-                token: auth.taskToken(userID: userID, runID: runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
+                directory: attempt.workDirectory, runID: subject.runID, taskID: taskID,
+                token: auth.taskToken(userID: subject.userID, runID: subject.runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
             ).merging(extraEnvironment) { contract, _ in contract },
             workDirectory: attempt.workDirectory, logPath: attempt.logPath,
             timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
         return await executor.run(
             processSpec,
-            onStart: { pid in
-                attempt.pid = Int(pid)
-                try? await attempt.update(on: database)
-            },
+            onStart: { pid in try? await store.recordProcess(pid, of: attempt) },
             onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat, mounts: mounts) })
     }
 

@@ -15,5 +15,6 @@ enum MigrationList {
         AddRefreshTokens(),
         AddTrainingSetPointers(),
         AddObjectQuotas(),
+        IndexTaskLookups(),
     ]
 }
