@@ -138,6 +138,21 @@ def test_mariadb_chunks_cross_equal_times_and_duplicate_keys(mariadb: ServerSour
     assert len(whole) == 23
 
 
+def test_mariadb_projection_reads_a_full_last_chunk_and_an_empty_window(
+    mariadb: ServerSource,
+) -> None:
+    # 4 rows in chunks of 2: the third statement finds no row (an empty projected result
+    # once failed to become a chunk: it had fewer columns than the projection).
+    mariadb.write([snapshot(f"u{i}", i, {"x": i, "y": "skip"}) for i in range(4)])
+    projected = WindowQuery.build(T0, END, feature_keys=["x"])
+
+    rows = [row for chunk in mariadb.read(projected, 2) for row in chunk]
+
+    assert [row.features for row in rows] == [f'{{"x":{i}}}' for i in range(4)]
+    empty = WindowQuery.build(END, END + timedelta(days=1), feature_keys=["x"])
+    assert list(mariadb.read(empty)) == []
+
+
 def test_mariadb_killed_connection_mid_read_is_retried(
     mariadb: ServerSource, mariadb_url: str
 ) -> None:

@@ -167,3 +167,27 @@ def test_values_with_line_breaks_are_parsed_one_row_each() -> None:
     assert parsed.columns[4].to_pylist() == [1.0, 4.0]
     assert sorted(reject.row.uuid for reject in parsed.rejects) == ["empty", "two"]
     assert {reject.reason for reject in parsed.rejects} == {"malformed_json"}
+
+
+def test_fast_path_parses_in_blocks_and_keeps_a_long_line_on_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrow's reader parses the chunk in blocks (a share of the document each); a line longer
+    # than a share must still fit one block, or the whole chunk would fall to the slow path.
+    rows = [snapshot(f"u{i:03d}", i, {"x": i, "c": f"v{i}"}) for i in range(400)]
+    rows.insert(200, snapshot("long", 200.5, {"x": 1.5, "c": "z" * 100_000}))
+    chunk = SnapshotChunk.from_rows(rows)
+    parser = ChunkParser(FeatureSchema.parse(["c:categorical", "x:numeric"]), 0, 2**62)
+    exact = parser._parse_slow(chunk)
+
+    def no_slow_path(*_: object) -> None:
+        raise AssertionError("the chunk left the fast path")
+
+    monkeypatch.setattr(ChunkParser, "_parse_slow", no_slow_path)
+    parsed = parser.parse(chunk)
+
+    assert parsed.rows == 401
+    assert [column.to_pylist() for column in parsed.columns] == [
+        column.to_pylist() for column in exact.columns
+    ]
+    assert parsed.columns[4][200].as_py() == "z" * 100_000

@@ -220,6 +220,18 @@ def _one_line_each(document: pa.Buffer, rows: int) -> bool:
     return int(np.count_nonzero(data == ord("\n"))) == rows and not (data == ord("\r")).any()
 
 
+# Arrow's JSON reader parses blocks of the document on its CPU thread pool: a chunk is cut
+# into about this many blocks so that every core gets a share of it.
+_PARSE_BLOCKS = 4
+
+
+def _block_size(features: pa.Array, document_bytes: int) -> int:
+    """Bytes per block of the JSON reader: a share of the document, and longer than its
+    longest line (a line may straddle one block boundary, never two)."""
+    longest = pc.max(pc.binary_length(features)).as_py() or 0
+    return max(longest + 2, -(-document_bytes // _PARSE_BLOCKS))
+
+
 class ChunkParser:
     """Turns chunks of rows into Arrow columns of one schema, rejecting rows that do not fit.
 
@@ -261,7 +273,7 @@ class ChunkParser:
             table = pa_json.read_json(
                 pa.BufferReader(data),
                 read_options=pa_json.ReadOptions(
-                    use_threads=False, block_size=max(1 << 20, data.size + 1)
+                    use_threads=True, block_size=_block_size(features, data.size)
                 ),
                 parse_options=pa_json.ParseOptions(
                     explicit_schema=self.arrow_schema,
