@@ -255,11 +255,18 @@ def main() -> int:
     )
     parser.add_argument("--run-timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument(
+        "--scratch",
+        type=Path,
+        default=Path("/var/tmp"),
+        help="where the server's data directory and the raw tasks' directories go (both sides "
+        "create their task directories and files there, so its file system's cost is in both)",
+    )
     args = parser.parse_args()
     shapes = [shape for shape in args.dags.split(",") if shape]
     prefect = None if args.no_prefect else ensure_prefect()
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="trainplat-orch-bench-", dir="/var/tmp") as tmp:
+    with tempfile.TemporaryDirectory(prefix="trainplat-orch-bench-", dir=args.scratch) as tmp:
         scratch = Path(tmp)
         program = stage_binary(scratch)
         modified = time.strftime("%Y-%m-%d %H:%M", time.localtime(program.stat().st_mtime))

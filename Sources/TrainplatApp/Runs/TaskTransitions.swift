@@ -18,26 +18,41 @@ struct TaskTransitions: Sendable {
         _ taskID: UUID, to next: TaskState, from: [TaskState]? = nil, reason: String? = nil,
         set extra: [String: any Encodable & Sendable] = [:]
     ) async throws -> Bool {
+        try await guardedUpdate(taskID, to: next, from: from, reason: reason, returning: "id") { update in
+            extra.sorted(by: { $0.key < $1.key }).reduce(update) { update, field in update.set(field.key, to: field.value) }
+        } != nil
+    }
+
+    /// Claims a ready task for this scheduler: ready -> running with a lease, counting the
+    /// attempt about to open in the same update. Answers that attempt's number; nil when
+    /// another scheduler won the task.
+    func claim(_ taskID: UUID, owner: String, leaseSeconds: Double) async throws -> Int? {
+        let now = Date()
+        let row = try await guardedUpdate(taskID, to: .running, from: [.ready], returning: "attempt_count") { update in
+            update.set("lease_owner", to: owner).set("lease_expires_at", to: now.addingTimeInterval(leaseSeconds)).set("started_at", to: now)
+                .set(SQLIdentifier("attempt_count"), to: SQLBinaryExpression(SQLIdentifier("attempt_count"), .add, SQLLiteral.numeric("1")))
+                .set("progress", to: 0.0).set("progress_message", to: Optional<String>.none)
+        }
+        return try row?.decode(column: "attempt_count", as: Int.self)
+    }
+
+    /// The one guarded `UPDATE` every task transition is: the row comes back only to the
+    /// caller that moved it.
+    private func guardedUpdate(
+        _ taskID: UUID, to next: TaskState, from: [TaskState]?, reason: String? = nil, returning column: String,
+        setting fields: (SQLUpdateBuilder) -> SQLUpdateBuilder
+    ) async throws -> (any SQLRow)? {
         let sources = (from ?? next.allowedSources).filter { next.allowedSources.contains($0) }
-        guard !sources.isEmpty else { return false }
+        guard !sources.isEmpty else { return nil }
         var update = sql.update(TaskRun.schema)
             .set("status", to: next.rawValue)
             .where("id", .equal, taskID)
             .where("status", .in, sources.map(\.rawValue))
         if let reason { update = update.set("reason", to: reason) }
         if next.isTerminal { update = update.set("finished_at", to: Date()) }
-        for (column, value) in extra.sorted(by: { $0.key < $1.key }) { update = update.set(column, to: value) }
-        let won = try await update.returning("id").all().count == 1
-        if won { metrics.recordTransition(to: next) }
-        return won
-    }
-
-    /// Claims a ready task for this scheduler: ready -> running with a lease.
-    func claim(_ taskID: UUID, owner: String, leaseSeconds: Double) async throws -> Bool {
-        let now = Date()
-        return try await move(taskID, to: .running, from: [.ready], set: [
-            "lease_owner": owner, "lease_expires_at": now.addingTimeInterval(leaseSeconds), "started_at": now,
-        ])
+        let row = try await fields(update).returning(SQLIdentifier(column)).first()
+        if row != nil { metrics.recordTransition(to: next) }
+        return row
     }
 
     /// Extends the lease of a task this scheduler still holds; false when it lost it.

@@ -51,23 +51,17 @@ struct AttemptStore: Sendable {
             """).first(decoding: Subject.self)
     }
 
-    /// Records the next attempt and the task's attempt count. The number follows the
-    /// attempts already stored, not the count: a server killed between the two writes
-    /// leaves the count behind its attempts. Only the task's claimant opens attempts, so
-    /// two cannot take the same number.
-    func open(taskID: UUID, directoryPrefix: String) async throws -> Attempt {
-        struct Last: Decodable { let last: Int? }
-        let last = try await sql.select().column(SQLFunction("MAX", args: SQLColumn("number")), as: "last")
-            .from(TaskAttempt.schema).where("task_run_id", .equal, taskID).first(decoding: Last.self)
-        let attempt = Attempt(id: UUID(), number: (last?.last ?? 0) + 1, workDirectory: "\(directoryPrefix)/attempt-\((last?.last ?? 0) + 1)")
+    /// Records attempt `number`, which the task's claim counted (`TaskTransitions.claim`):
+    /// numbers follow the count, so a server killed between the claim and this insert
+    /// leaves a gap, never two attempts with one number.
+    func open(_ number: Int, of taskID: UUID, directoryPrefix: String) async throws -> Attempt {
+        let attempt = Attempt(id: UUID(), number: number, workDirectory: "\(directoryPrefix)/attempt-\(number)")
         try await sql.insert(into: TaskAttempt.schema)
             .columns("id", "task_run_id", "number", "status", "work_dir", "log_path", "started_at")
             .values(
                 SQLBind(attempt.id), SQLBind(taskID), SQLBind(attempt.number), SQLBind(TaskAttempt.Status.running.rawValue),
                 SQLBind(attempt.workDirectory), SQLBind(attempt.logPath), SQLBind(Date()))
             .run()
-        try await sql.update(TaskRun.schema).set("attempt_count", to: attempt.number).set("progress", to: 0.0)
-            .set("progress_message", to: Optional<String>.none).where("id", .equal, taskID).run()
         return attempt
     }
 
@@ -83,11 +77,4 @@ struct AttemptStore: Sendable {
             .where("id", .equal, attempt.id).run()
     }
 
-    /// Stores a running task's outputs and metrics; false when the task is no longer running.
-    func storeOutputs(_ outputs: TaskContract.Outputs, taskID: UUID) async throws -> Bool {
-        try await sql.update(TaskRun.schema)
-            .set("outputs", to: outputs.values).set("metrics", to: outputs.metrics.mapValues(JSONValue.double)).set("progress", to: 1.0)
-            .where("id", .equal, taskID).where("status", .equal, TaskState.running.rawValue)
-            .returning("id").all().count == 1
-    }
 }

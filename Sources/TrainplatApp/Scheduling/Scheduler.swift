@@ -65,10 +65,10 @@ public struct Scheduler: Service {
                     }
                     for outcome in outcomes.drain() { views.record(outcome.taskID, movedTo: outcome.state) }
                     try await advanceRuns(views: &views)
-                    for taskID in try await claimReadyTasks() {
-                        views.record(taskID, movedTo: .running)
+                    for claimed in try await claimReadyTasks() {
+                        views.record(claimed.taskID, movedTo: .running)
                         group.addTask {
-                            outcomes.report(taskID, state: await runner.run(taskID: taskID))
+                            outcomes.report(claimed.taskID, state: await runner.run(taskID: claimed.taskID, attempt: claimed.attempt))
                             wakeup.signal()
                         }
                     }
@@ -125,7 +125,7 @@ public struct Scheduler: Service {
     }
 
     /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
-    private func claimReadyTasks() async throws -> [UUID] {
+    private func claimReadyTasks() async throws -> [(taskID: UUID, attempt: Int)] {
         // A task is `running` in the database for as long as its process lives, so this
         // count covers every scheduler sharing the database.
         let running = try await queries.tasks(in: .running, limit: Int(Int32.max))
@@ -144,9 +144,9 @@ public struct Scheduler: Service {
         let picked = FairShare.pick(
             ready: candidates, running: occupants, served: try await queries.startedPerUser(), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)
-        var claimed: [UUID] = []
-        for id in picked.compactMap(UUID.init(uuidString:)) where try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) {
-            claimed.append(id)
+        var claimed: [(taskID: UUID, attempt: Int)] = []
+        for id in picked.compactMap(UUID.init(uuidString:)) {
+            if let attempt = try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) { claimed.append((id, attempt)) }
         }
         return claimed
     }

@@ -29,11 +29,12 @@ extension TaskRunner {
         try await store.close(attempt, status: failure == nil ? .succeeded : .failed, reason: failure, exitCode: exitCode)
 
         if let outputs {
-            // Outputs first, state second: a downstream task is readied only after the state
-            // change, and by then the outputs it renders its templates from are stored.
-            guard try await store.storeOutputs(outputs, taskID: taskID),
-                try await transitions.move(taskID, to: .succeeded, from: [.running])
-            else { return nil }
+            // Outputs and state in one update: a downstream task is readied only after the
+            // state change, and by then the outputs it renders its templates from are stored.
+            let won = try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
+                "outputs": outputs.values, "metrics": outputs.metrics.mapValues(JSONValue.double), "progress": 1.0,
+            ])
+            guard won else { return nil }
             logger.info("task succeeded", metadata: ["task": "\(subject.name)", "attempt": "\(attempt.number)"])
             return .succeeded
         } else if end == .interrupted {

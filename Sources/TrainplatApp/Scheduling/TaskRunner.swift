@@ -24,11 +24,12 @@ struct TaskRunner: Sendable {
 
     var store: AttemptStore { AttemptStore(database: database) }
 
-    /// Runs one attempt; answers the state it left the task in when the scheduler can take
-    /// that as known (succeeded or failed), nil otherwise (the scheduler reads the run again).
-    func run(taskID: UUID) async -> TaskState? {
+    /// Runs attempt number `attempt` of a task this scheduler claimed; answers the state it
+    /// left the task in when the scheduler can take that as known (succeeded or failed), nil
+    /// otherwise (the scheduler reads the run again).
+    func run(taskID: UUID, attempt: Int) async -> TaskState? {
         do {
-            return try await runAttempt(taskID)
+            return try await runAttempt(taskID, number: attempt)
         } catch {
             logger.error("task attempt failed inside the control plane", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
             _ = try? await transitions.move(taskID, to: .failed, from: [.running], reason: "control plane error: \(error)")
@@ -36,7 +37,7 @@ struct TaskRunner: Sendable {
         }
     }
 
-    private func runAttempt(_ taskID: UUID) async throws -> TaskState? {
+    private func runAttempt(_ taskID: UUID, number: Int) async throws -> TaskState? {
         guard let subject = try await store.subject(of: taskID) else {
             throw TaskContract.ContractError(description: "task \(taskID) or its run vanished")
         }
@@ -45,7 +46,7 @@ struct TaskRunner: Sendable {
             throw TaskContract.ContractError(description: "task '\(subject.name)' is not in pipeline version \(subject.versionID)")
         }
         let attempt = try await store.open(
-            taskID: taskID, directoryPrefix: "\(config.runsDirectory)/\(subject.runID.uuidString.lowercased())/\(subject.name)")
+            number, of: taskID, directoryPrefix: "\(config.runsDirectory)/\(subject.runID.uuidString.lowercased())/\(subject.name)")
         try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
         logger.info("task started", metadata: ["run_id": "\(subject.runID)", "task": "\(subject.name)", "attempt": "\(attempt.number)"])
 

@@ -23,6 +23,29 @@ struct MigrationTests {
         }
     }
 
+    @Test func test_alignAttemptCounts_raisesCountsLeftBehindTheirAttempts_only() async throws {
+        try await TestApp.with { app in
+            // setup: an older server stored attempt 2 of `lagging` and died before counting it
+            let (user, project) = try await app.owner()
+            let spec = "name: two\ntasks:\n  lagging: {command: [\"true\"]}\n  counted: {command: [\"true\"]}\n"
+            let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
+            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+            let tasks = try await app.tasks(of: run)
+            let lagging = try #require(tasks["lagging"]?.id), counted = try #require(tasks["counted"]?.id)
+            for (id, numbers, count) in [(lagging, [1, 2], 1), (counted, [1], 1)] {
+                for number in numbers {
+                    try await TaskAttempt(taskID: id, number: number, workDirectory: app.directory, logPath: app.directory + "/log").create(on: app.database)
+                }
+                try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$attemptCount, to: count).update()
+            }
+            // act
+            try await AlignAttemptCounts().prepare(on: app.database)
+            // check
+            #expect(try await TaskRun.find(lagging, on: app.database)?.attemptCount == 2)
+            #expect(try await TaskRun.find(counted, on: app.database)?.attemptCount == 1)
+        }
+    }
+
     @Test func test_sqliteFile_usesWriteAheadLog_withCommitsThatDoNotWaitForTheDisk() async throws {
         // setup
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainplat-sqlite-\(UUID())").path

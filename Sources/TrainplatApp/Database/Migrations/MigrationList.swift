@@ -16,5 +16,6 @@ enum MigrationList {
         AddTrainingSetPointers(),
         AddObjectQuotas(),
         IndexTaskLookups(),
+        AlignAttemptCounts(),
     ]
 }

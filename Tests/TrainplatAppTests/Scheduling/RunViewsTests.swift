@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TrainplatCore
+@testable import TrainplatApp
+
+@Suite("The scheduler's views of its runs")
+struct RunViewsTests {
+    let runID = UUID()
+    let first = SchedulerQueries.TaskRow(id: UUID(), name: "first", status: "running", notBefore: nil)
+    let second = SchedulerQueries.TaskRow(id: UUID(), name: "second", status: "pending", notBefore: nil)
+
+    /// A view of the run read once; answers it and how many reads it took.
+    private func viewOnce(_ views: inout RunViews, reads: inout Int) async throws -> RunViews.View {
+        try await views.view(of: runID) { [first, second] in
+            reads += 1
+            return [first, second]
+        }
+    }
+
+    @Test func test_view_followsRecordedMoves_withoutReadingAgain() async throws {
+        // setup
+        var views = RunViews()
+        var reads = 0
+        _ = try await viewOnce(&views, reads: &reads)
+        // act: the attempt succeeded; the database agrees
+        views.record(first.id, movedTo: .succeeded)
+        views.keep(runs: [runID], agreeingWith: [runID: ["succeeded": 1, "pending": 1]])
+        let view = try await viewOnce(&views, reads: &reads)
+        // check
+        #expect(reads == 1)
+        #expect(view.states == ["first": .succeeded, "second": .pending])
+    }
+
+    @Test func test_view_isReadAgain_whenTheDatabaseCountsDiffer_anOutcomeIsUnknown_orTheRunEnded() async throws {
+        for change in ["counts", "unknown outcome", "run ended"] {
+            // setup
+            var views = RunViews()
+            var reads = 0
+            _ = try await viewOnce(&views, reads: &reads)
+            // act
+            switch change {
+            case "counts": views.keep(runs: [runID], agreeingWith: [runID: ["cancelled": 2]])
+            case "unknown outcome": views.record(first.id, movedTo: nil)
+            default: views.keep(runs: [], agreeingWith: [:])
+            }
+            _ = try await viewOnce(&views, reads: &reads)
+            // check
+            #expect(reads == 2, "\(change)")
+        }
+    }
+
+    @Test func test_view_isReadAgain_onceItIsOlderThanItsMaximumAge() async throws {
+        // setup
+        var views = RunViews()
+        views.maxAge = .zero
+        var reads = 0
+        _ = try await viewOnce(&views, reads: &reads)
+        // act
+        try await Task.sleep(for: .milliseconds(5))
+        views.keep(runs: [runID], agreeingWith: [runID: ["running": 1, "pending": 1]])
+        _ = try await viewOnce(&views, reads: &reads)
+        // check
+        #expect(reads == 2)
+    }
+}
