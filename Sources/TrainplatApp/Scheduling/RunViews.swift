@@ -12,14 +12,35 @@ import TrainplatCore
 /// reported. Every move stays a guarded update, so a stale view can cost a wasted update,
 /// never a task started twice.
 struct RunViews {
+    /// One run's tasks as the loop needs them, with the per-state counts kept as it
+    /// changes, so a tick costs nothing per task beyond the planner's pass.
     struct View {
-        var tasks: [String: SchedulerQueries.TaskRow]
-        fileprivate let readAt: ContinuousClock.Instant
+        private(set) var states: [String: TaskState] = [:]
+        private(set) var ids: [String: UUID] = [:]
+        /// Retrying tasks, with when each may run again (nil: at once).
+        private(set) var retrying: [String: Date?] = [:]
+        fileprivate private(set) var counts: [String: Int] = [:]
+        fileprivate let readAt = ContinuousClock.now
 
-        var states: [String: TaskState] { tasks.compactMapValues(\.state) }
+        /// Each state some task is in, once: all `RunPlanner.outcome` needs.
+        var statesPresent: [TaskState] { counts.keys.compactMap(TaskState.init(rawValue:)) }
 
-        fileprivate var counts: [String: Int] {
-            tasks.values.reduce(into: [:]) { counts, task in counts[task.status, default: 0] += 1 }
+        fileprivate init(rows: [SchedulerQueries.TaskRow]) {
+            for row in rows where ids[row.name] == nil {
+                ids[row.name] = row.id
+                counts[row.status, default: 0] += 1
+                guard let state = row.state else { continue }
+                states[row.name] = state
+                if state == .retrying { retrying[row.name] = .some(row.notBefore) }
+            }
+        }
+
+        fileprivate mutating func set(_ name: String, to state: TaskState) {
+            if let old = states[name] { counts[old.rawValue, default: 0] -= 1 }
+            counts[state.rawValue, default: 0] += 1
+            counts = counts.filter { $0.value != 0 }
+            states[name] = state
+            retrying[name] = nil
         }
     }
 
@@ -29,12 +50,27 @@ struct RunViews {
     private var taskIndex: [UUID: (run: UUID, name: String)] = [:]
 
     /// Forgets the views of runs that are no longer active, are too old, or whose task counts
-    /// per state (`counts`, from the database) differ from what the view holds.
-    mutating func keep(runs: [UUID], agreeingWith counts: [UUID: [String: Int]]) {
+    /// per state differ from the database's (`ActiveRun.taskCounts`).
+    mutating func keep(_ active: [SchedulerQueries.ActiveRun]) {
         let now = ContinuousClock.now
-        let active = Set(runs)
-        for (runID, view) in views where !active.contains(runID) || now - view.readAt > maxAge || view.counts != counts[runID, default: [:]] {
+        let counts = Dictionary(active.map { ($0.id, $0.taskCounts) }) { first, _ in first }
+        for (runID, view) in views where now - view.readAt > maxAge || counts[runID] != view.counts {
             forget(runID)
+        }
+    }
+
+    /// Whether any of the runs may have a ready task (else a tick has nothing to claim); a
+    /// run without a view (forgotten this tick) may.
+    func mayHaveReadyTasks(_ active: [SchedulerQueries.ActiveRun]) -> Bool {
+        active.contains { run in views[run.id].map { $0.counts[TaskState.ready.rawValue, default: 0] > 0 } ?? true }
+    }
+
+    /// Per user: tasks of their active runs that have started (what `FairShare` balances).
+    func started(byUserOf active: [SchedulerQueries.ActiveRun]) -> [String: Int] {
+        let startedStates = [TaskState.running, .succeeded, .failed, .retrying].map(\.rawValue)
+        return active.reduce(into: [:]) { started, run in
+            let counts = views[run.id]?.counts ?? run.taskCounts
+            started[run.user.uuidString, default: 0] += startedStates.reduce(0) { $0 + counts[$1, default: 0] }
         }
     }
 
@@ -42,9 +78,9 @@ struct RunViews {
     mutating func view(of runID: UUID, read: () async throws -> [SchedulerQueries.TaskRow]) async throws -> View {
         if let view = views[runID] { return view }
         let rows = try await read()
-        let view = View(tasks: Dictionary(rows.map { ($0.name, $0) }) { first, _ in first }, readAt: .now)
+        let view = View(rows: rows)
         views[runID] = view
-        for row in rows { taskIndex[row.id] = (runID, row.name) }
+        for (name, id) in view.ids { taskIndex[id] = (runID, name) }
         return view
     }
 
@@ -52,12 +88,12 @@ struct RunViews {
     mutating func record(_ taskID: UUID, movedTo state: TaskState?) {
         guard let (runID, name) = taskIndex[taskID] else { return }
         guard let state else { return forget(runID) }
-        views[runID]?.tasks[name]?.status = state.rawValue
+        views[runID]?.set(name, to: state)
     }
 
     mutating func forget(_ runID: UUID) {
         guard let view = views.removeValue(forKey: runID) else { return }
-        for task in view.tasks.values { taskIndex[task.id] = nil }
+        for id in view.ids.values { taskIndex[id] = nil }
     }
 }
 

@@ -64,8 +64,8 @@ public struct Scheduler: Service {
                         nextScheduleCheck = ContinuousClock.now + .seconds(5)
                     }
                     for outcome in outcomes.drain() { views.record(outcome.taskID, movedTo: outcome.state) }
-                    try await advanceRuns(views: &views)
-                    for claimed in try await claimReadyTasks() {
+                    let active = try await advanceRuns(views: &views)
+                    for claimed in try await claimReadyTasks(active: active, views: views) {
                         views.record(claimed.taskID, movedTo: .running)
                         group.addTask {
                             outcomes.report(claimed.taskID, state: await runner.run(taskID: claimed.taskID, attempt: claimed.attempt))
@@ -91,29 +91,33 @@ public struct Scheduler: Service {
 
     /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
     /// passed back to ready, and finishes runs whose tasks are all done.
-    func advanceRuns(views: inout RunViews) async throws {
+    /// Answers the runs it looked at.
+    @discardableResult
+    func advanceRuns(views: inout RunViews) async throws -> [SchedulerQueries.ActiveRun] {
         let active = try await queries.activeRuns()
-        views.keep(runs: active.map(\.id), agreeingWith: try await queries.stateCounts(ofRuns: active.map(\.id)))
+        views.keep(active)
         for run in active {
             if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
             let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
             let planner = try await specs.planner(versionID: run.versionID, on: database)
             var moved = false
             for decision in planner.decisions(states: view.states) {
-                guard let id = view.tasks[decision.task]?.id else { continue }
+                guard let id = view.ids[decision.task] else { continue }
                 let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
                 let won = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)
                 views.record(id, movedTo: won ? decision.next : nil)
                 moved = moved || won
             }
-            for task in view.tasks.values where task.state == .retrying && (task.notBefore ?? .distantPast) <= Date() {
-                let won = try await transitions.move(task.id, to: .ready, from: [.retrying])
-                views.record(task.id, movedTo: won ? .ready : nil)
+            for (name, notBefore) in view.retrying where (notBefore ?? .distantPast) <= Date() {
+                guard let id = view.ids[name] else { continue }
+                let won = try await transitions.move(id, to: .ready, from: [.retrying])
+                views.record(id, movedTo: won ? .ready : nil)
                 moved = moved || won
             }
             // States read this tick are final unless something moved; then the next tick looks.
-            if !moved { try await finishIfDone(runID: run.id, states: Array(view.states.values)) }
+            if !moved { try await finishIfDone(runID: run.id, states: view.statesPresent) }
         }
+        return active
     }
 
     private func finishIfDone(runID: UUID, states: [TaskState]) async throws {
@@ -125,7 +129,8 @@ public struct Scheduler: Service {
     }
 
     /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
-    private func claimReadyTasks() async throws -> [(taskID: UUID, attempt: Int)] {
+    private func claimReadyTasks(active: [SchedulerQueries.ActiveRun], views: RunViews) async throws -> [(taskID: UUID, attempt: Int)] {
+        guard views.mayHaveReadyTasks(active) else { return [] }
         // A task is `running` in the database for as long as its process lives, so this
         // count covers every scheduler sharing the database.
         let running = try await queries.tasks(in: .running, limit: Int(Int32.max))
@@ -142,7 +147,7 @@ public struct Scheduler: Service {
         guard !candidates.isEmpty else { return [] }
         let occupants = running.map { FairShare.Occupant(user: $0.user.uuidString, pipeline: $0.pipeline.uuidString) }
         let picked = FairShare.pick(
-            ready: candidates, running: occupants, served: try await queries.startedPerUser(), globalLimit: config.maxConcurrentTasks,
+            ready: candidates, running: occupants, served: views.started(byUserOf: active), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)
         var claimed: [(taskID: UUID, attempt: Int)] = []
         for id in picked.compactMap(UUID.init(uuidString:)) {

@@ -11,17 +11,19 @@ struct SchedulerQueries: Sendable {
 
     private var sql: any SQLDatabase { database.sql }
 
-    struct ActiveRun: Decodable, Sendable {
+    /// A queued or running run, with how many of its tasks are in each state.
+    struct ActiveRun: Sendable {
         let id: UUID
         let status: String
         let versionID: UUID
-        enum CodingKeys: String, CodingKey { case id, status, versionID = "pipeline_version_id" }
+        let user: UUID
+        var taskCounts: [String: Int]
     }
 
     struct TaskRow: Decodable, Sendable {
         let id: UUID
         let name: String
-        var status: String
+        let status: String
         let notBefore: Date?
         enum CodingKeys: String, CodingKey { case id, name, status, notBefore = "not_before" }
 
@@ -40,31 +42,41 @@ struct SchedulerQueries: Sendable {
         }
     }
 
+    /// The active runs and their tasks' counts per state, in one statement: the database
+    /// counts, a few rows per run come back, and each tick can tell whether its views of the
+    /// runs still hold (`RunViews`).
     func activeRuns() async throws -> [ActiveRun] {
-        try await sql.select().columns("id", "status", "pipeline_version_id").from(PipelineRun.schema)
-            .where("status", .in, [RunState.queued.rawValue, RunState.running.rawValue])
-            .all(decoding: ActiveRun.self)
+        struct Row: Decodable {
+            let id: UUID
+            let status: String
+            let versionID: UUID
+            let user: UUID
+            let taskStatus: String?
+            let tasks: Int
+            enum CodingKeys: String, CodingKey {
+                case id, status, versionID = "pipeline_version_id", user = "triggered_by", taskStatus = "task_status", tasks
+            }
+        }
+        let rows = try await sql.raw("""
+            SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, t.status AS task_status, COUNT(t.id) AS tasks
+            FROM \(ident: PipelineRun.schema) r LEFT JOIN \(ident: TaskRun.schema) t ON t.run_id = r.id
+            WHERE r.status IN (\(bind: RunState.queued.rawValue), \(bind: RunState.running.rawValue))
+            GROUP BY r.id, r.status, r.pipeline_version_id, r.triggered_by, t.status
+            ORDER BY r.id
+            """).all(decoding: Row.self)
+        var runs: [ActiveRun] = []
+        for row in rows {
+            if runs.last?.id != row.id {
+                runs.append(ActiveRun(id: row.id, status: row.status, versionID: row.versionID, user: row.user, taskCounts: [:]))
+            }
+            if let status = row.taskStatus { runs[runs.count - 1].taskCounts[status] = row.tasks }
+        }
+        return runs
     }
 
     func tasks(ofRun runID: UUID) async throws -> [TaskRow] {
         try await sql.select().columns("id", "name", "status", "not_before").from(TaskRun.schema)
             .where("run_id", .equal, runID).all(decoding: TaskRow.self)
-    }
-
-    /// Per run: how many of its tasks are in each state. Cheap (the database counts, a few
-    /// rows come back), so each tick can tell whether its views of the runs still hold.
-    func stateCounts(ofRuns runIDs: [UUID]) async throws -> [UUID: [String: Int]] {
-        guard !runIDs.isEmpty else { return [:] }
-        struct Row: Decodable {
-            let runID: UUID
-            let status: String
-            let tasks: Int
-            enum CodingKeys: String, CodingKey { case runID = "run_id", status, tasks }
-        }
-        let rows = try await sql.select().column("run_id").column("status").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "tasks")
-            .from(TaskRun.schema).where("run_id", .in, runIDs).groupBy("run_id").groupBy("status")
-            .all(decoding: Row.self)
-        return rows.reduce(into: [:]) { counts, row in counts[row.runID, default: [:]][row.status] = row.tasks }
     }
 
     /// Tasks in `state`, oldest first, with their run's owner, pipeline and version.
@@ -95,20 +107,5 @@ struct SchedulerQueries: Sendable {
             WHERE place <= \(bind: perGroup)
             ORDER BY created_at, id
             """).all(decoding: TaskOwner.self)
-    }
-
-    /// Per user: tasks of their active runs that have started (what `FairShare` balances).
-    func startedPerUser() async throws -> [String: Int] {
-        struct Row: Decodable { let user: UUID; let started: Int }
-        let rows = try await sql.select()
-            .column(SQLColumn("triggered_by", table: PipelineRun.schema), as: "user")
-            .column(SQLFunction("COUNT", args: SQLLiteral.all), as: "started")
-            .from(TaskRun.schema)
-            .join(PipelineRun.schema, on: SQLColumn("run_id", table: TaskRun.schema), .equal, SQLColumn("id", table: PipelineRun.schema))
-            .where(SQLColumn("attempt_count", table: TaskRun.schema), .greaterThan, SQLBind(0))
-            .where(SQLColumn("status", table: PipelineRun.schema), .in, SQLBind.group([RunState.queued.rawValue, RunState.running.rawValue]))
-            .groupBy(SQLColumn("triggered_by", table: PipelineRun.schema))
-            .all(decoding: Row.self)
-        return Dictionary(uniqueKeysWithValues: rows.map { ($0.user.uuidString, $0.started) })
     }
 }

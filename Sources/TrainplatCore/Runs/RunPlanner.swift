@@ -14,9 +14,11 @@ public struct RunPlanner: Sendable {
     public func decisions(states: [String: TaskState]) -> [(task: String, next: TaskState)] {
         dag.tasks.compactMap { task in
             guard states[task] == .pending else { return nil }
-            let upstream = (dag.upstream[task] ?? []).compactMap { states[$0] }
-            guard upstream.allSatisfy(\.isTerminal) else { return nil }
-            return (task, decide(rule: rules[task] ?? .allSuccess, upstream: upstream))
+            let needs = dag.upstream[task] ?? []
+            // Stops at the first unfinished upstream task: on every tick, a wide layered run
+            // has thousands of pending tasks, each needing a hundred that have not finished.
+            guard needs.allSatisfy({ states[$0]?.isTerminal ?? true }) else { return nil }
+            return (task, decide(rule: rules[task] ?? .allSuccess, upstream: needs.compactMap { states[$0] }))
         }
     }
 

@@ -9,6 +9,10 @@ struct RunViewsTests {
     let first = SchedulerQueries.TaskRow(id: UUID(), name: "first", status: "running", notBefore: nil)
     let second = SchedulerQueries.TaskRow(id: UUID(), name: "second", status: "pending", notBefore: nil)
 
+    private func active(_ counts: [String: Int]) -> SchedulerQueries.ActiveRun {
+        SchedulerQueries.ActiveRun(id: runID, status: "running", versionID: UUID(), user: UUID(), taskCounts: counts)
+    }
+
     /// A view of the run read once; answers it and how many reads it took.
     private func viewOnce(_ views: inout RunViews, reads: inout Int) async throws -> RunViews.View {
         try await views.view(of: runID) { [first, second] in
@@ -24,11 +28,27 @@ struct RunViewsTests {
         _ = try await viewOnce(&views, reads: &reads)
         // act: the attempt succeeded; the database agrees
         views.record(first.id, movedTo: .succeeded)
-        views.keep(runs: [runID], agreeingWith: [runID: ["succeeded": 1, "pending": 1]])
+        views.keep([active(["succeeded": 1, "pending": 1])])
         let view = try await viewOnce(&views, reads: &reads)
         // check
         #expect(reads == 1)
         #expect(view.states == ["first": .succeeded, "second": .pending])
+    }
+
+    @Test func test_started_countsEachUsersStartedTasks_andReadyTasksAreSeen() async throws {
+        // setup
+        var views = RunViews()
+        var reads = 0
+        _ = try await viewOnce(&views, reads: &reads)
+        let run = active(["running": 1, "pending": 1])
+        // act
+        let before = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]))
+        views.record(second.id, movedTo: .ready)
+        views.record(first.id, movedTo: .succeeded)
+        let after = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]))
+        // check
+        #expect(before.0 == [run.user.uuidString: 1] && !before.1)
+        #expect(after.0 == [run.user.uuidString: 1] && after.1)
     }
 
     @Test func test_view_isReadAgain_whenTheDatabaseCountsDiffer_anOutcomeIsUnknown_orTheRunEnded() async throws {
@@ -39,9 +59,9 @@ struct RunViewsTests {
             _ = try await viewOnce(&views, reads: &reads)
             // act
             switch change {
-            case "counts": views.keep(runs: [runID], agreeingWith: [runID: ["cancelled": 2]])
+            case "counts": views.keep([active(["cancelled": 2])])
             case "unknown outcome": views.record(first.id, movedTo: nil)
-            default: views.keep(runs: [], agreeingWith: [:])
+            default: views.keep([])
             }
             _ = try await viewOnce(&views, reads: &reads)
             // check
@@ -57,7 +77,7 @@ struct RunViewsTests {
         _ = try await viewOnce(&views, reads: &reads)
         // act
         try await Task.sleep(for: .milliseconds(5))
-        views.keep(runs: [runID], agreeingWith: [runID: ["running": 1, "pending": 1]])
+        views.keep([active(["running": 1, "pending": 1])])
         _ = try await viewOnce(&views, reads: &reads)
         // check
         #expect(reads == 2)
