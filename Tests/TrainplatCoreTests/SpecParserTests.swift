@@ -77,6 +77,30 @@ struct SpecParserTests {
         #expect(found.first?.message == "dependency cycle: a -> b -> c -> a")
     }
 
+    @Test func test_parse_withValues_keepTheirYAMLType_plainTypedAndQuotedText() throws {
+        // setup
+        let text = """
+            name: typed
+            tasks:
+              t:
+                uses: learning.train
+                with: {n: 3, hex: 0x1F, f: 1.5, inf: .inf, b: true, off: off, z: null, tilde: ~, q: "3", qb: 'true', qz: 'null', s: text}
+            """
+        // act
+        let with = try SpecParser.parse(text, knownPrograms: Self.programs).tasks.first?.with
+        // check
+        #expect(with == [
+            "n": .int(3), "hex": .int(31), "f": .double(1.5), "inf": .double(.infinity), "b": .bool(true), "off": .bool(false),
+            "z": .null, "tilde": .null, "q": .string("3"), "qb": .string("true"), "qz": .string("null"), "s": .string("text"),
+        ])
+    }
+
+    @Test func test_parse_duplicateKeys_plainOrQuoted_areAnIssue() {
+        for text in ["name: a\nname: b\ntasks: {}\n", "name: a\ntasks: {t: {command: [\"true\"]}, \"t\": {command: [\"true\"]}}\n"] {
+            #expect(issues(text).contains { $0.message.hasPrefix("duplicate key") }, "\(text)")
+        }
+    }
+
     @Test func test_parse_duplicateTaskName_isAnIssue() {
         let found = issues("name: dup\ntasks:\n  a: {command: [x]}\n  a: {command: [y]}\n")
         #expect(found.count == 1)
