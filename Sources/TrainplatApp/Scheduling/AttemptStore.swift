@@ -51,9 +51,14 @@ struct AttemptStore: Sendable {
             """).first(decoding: Subject.self)
     }
 
+    /// Where a task's attempts keep their directories: `<runs>/<run>/<task>/attempt-<n>`.
+    static func directoryPrefix(runsDirectory: String, runID: UUID, task: String) -> String {
+        "\(runsDirectory)/\(runID.uuidString.lowercased())/\(task)"
+    }
+
     /// Records attempt `number`, which the task's claim counted (`TaskTransitions.claim`):
-    /// numbers follow the count, so a server killed between the claim and this insert
-    /// leaves a gap, never two attempts with one number.
+    /// numbers follow the count, so none is used twice; one whose server died between the
+    /// claim and this insert is recorded as lost when its lease is recovered.
     func open(_ number: Int, of taskID: UUID, directoryPrefix: String) async throws -> Attempt {
         let attempt = Attempt(id: UUID(), number: number, workDirectory: "\(directoryPrefix)/attempt-\(number)")
         try await sql.insert(into: TaskAttempt.schema)

@@ -181,13 +181,29 @@ public struct Scheduler: Service {
                 ? try await transitions.move(taskID, to: .failed, from: [.running], reason: "\(reason) (lost \(Self.maxLostAttempts) times)")
                 : try await transitions.move(
                     taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": Date(), "max_attempts": task.maxAttempts + 1])
-            if moved, let attempt {
+            guard moved else { continue }
+            if let attempt, attempt.number == task.attemptCount {
                 attempt.status = .failed
                 attempt.reason = reason
                 attempt.finishedAt = Date()
                 try await attempt.update(on: database)
-                logger.warning("recovered a lost task; it runs again", metadata: ["task": "\(task.name)"])
+            } else {
+                try await recordAttemptsNeverStarted(task, after: attempt?.number ?? 0)
             }
+            logger.warning("recovered a lost task; it runs again", metadata: ["task": "\(task.name)"])
+        }
+    }
+
+    /// The claim counts an attempt before its row is stored; a server that died in between
+    /// left the count ahead of the rows. Those attempts are recorded as lost, so a task's
+    /// attempts stay numbered 1, 2, 3 and each number says what happened to it.
+    private func recordAttemptsNeverStarted(_ task: TaskRun, after stored: Int) async throws {
+        guard task.attemptCount > stored else { return }
+        let store = AttemptStore(database: database)
+        let prefix = AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: task.$run.id, task: task.name)
+        for number in (stored + 1)...task.attemptCount {
+            let lost = try await store.open(number, of: try task.requireID(), directoryPrefix: prefix)
+            try await store.close(lost, status: .failed, reason: "lost: the server died while starting this attempt; it runs again")
         }
     }
 

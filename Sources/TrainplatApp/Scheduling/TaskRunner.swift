@@ -46,7 +46,8 @@ struct TaskRunner: Sendable {
             throw TaskContract.ContractError(description: "task '\(subject.name)' is not in pipeline version \(subject.versionID)")
         }
         let attempt = try await store.open(
-            number, of: taskID, directoryPrefix: "\(config.runsDirectory)/\(subject.runID.uuidString.lowercased())/\(subject.name)")
+            number, of: taskID,
+            directoryPrefix: AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: subject.runID, task: subject.name))
         try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
         logger.info("task started", metadata: ["run_id": "\(subject.runID)", "task": "\(subject.name)", "attempt": "\(attempt.number)"])
 

@@ -70,7 +70,7 @@ struct TransitionTests {
         }
     }
 
-    @Test func test_recovery_killedBetweenClaimAndAttempt_nextAttemptTakesTheFollowingNumber() async throws {
+    @Test func test_recovery_killedBetweenClaimAndAttempt_recordsTheLostAttempt_nextTakesTheFollowingNumber() async throws {
         try await TestApp.with { app in
             // setup: the server died after its claim counted attempt 1 but before storing it
             let (user, project) = try await app.owner()
@@ -83,11 +83,13 @@ struct TransitionTests {
             // act
             try await app.drive(
                 until: { try await PipelineRun.find(run.requireID(), on: app.database)?.status.isTerminal == true }, timeout: .seconds(30))
-            // check: a gap in the numbers, never a number taken twice
+            // check: the attempt that never started is recorded as lost, and numbers stay contiguous
             let task = try #require(try await TaskRun.find(id, on: app.database))
+            let attempts = try await app.attempts(of: task)
             #expect(task.status == .succeeded)
-            #expect(try await app.attempts(of: task).map(\.number) == [2])
-            #expect(try await app.attempts(of: task).map(\.status) == [.succeeded])
+            #expect(attempts.map(\.number) == [1, 2])
+            #expect(attempts.map(\.status) == [.failed, .succeeded])
+            #expect(attempts.first?.reason?.hasPrefix("lost: the server died while starting") == true)
         }
     }
 
