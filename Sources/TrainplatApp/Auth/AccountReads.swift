@@ -49,6 +49,31 @@ struct AccountReads: Sendable {
         return row.flatMap { ProjectRole(rawValue: $0.role) }
     }
 
+    /// The caller's own account and memberships, as `GET /auth/me` shows them.
+    func me(_ userID: UUID) async throws -> MeDTO? {
+        struct Account: Decodable {
+            let username: String
+            let isAdmin: Bool
+            let isDisabled: Bool
+            let createdAt: Date?
+            enum CodingKeys: String, CodingKey { case username, isAdmin = "is_admin", isDisabled = "is_disabled", createdAt = "created_at" }
+        }
+        struct Member: Decodable {
+            let projectID: UUID
+            let role: ProjectRole
+            enum CodingKeys: String, CodingKey { case projectID = "project_id", role }
+        }
+        guard let account = try await database.sql.select().columns("username", "is_admin", "is_disabled", "created_at").from(User.schema)
+            .where("id", .equal, userID).first(decoding: Account.self)
+        else { return nil }
+        let members = try await database.sql.select().columns("project_id", "role").from(Membership.schema)
+            .where("user_id", .equal, userID).all(decoding: Member.self)
+        return MeDTO(
+            user: UserDTO(
+                id: userID, username: account.username, isAdmin: account.isAdmin, isDisabled: account.isDisabled, createdAt: account.createdAt),
+            memberships: members.map { MembershipDTO(userID: userID, projectID: $0.projectID, role: $0.role) })
+    }
+
     func projects(of userID: UUID) async throws -> [UUID] {
         struct Row: Decodable { let projectID: UUID; enum CodingKeys: String, CodingKey { case projectID = "project_id" } }
         return try await database.sql.select().column("project_id").from(Membership.schema)

@@ -32,11 +32,15 @@ struct UserDTO: Encodable, Sendable {
     var createdAt: Date?
 
     init(_ user: User) {
-        id = user.id
-        username = user.username
-        isAdmin = user.isAdmin
-        isDisabled = user.isDisabled
-        createdAt = user.createdAt
+        self.init(id: user.id, username: user.username, isAdmin: user.isAdmin, isDisabled: user.isDisabled, createdAt: user.createdAt)
+    }
+
+    init(id: UUID?, username: String, isAdmin: Bool, isDisabled: Bool, createdAt: Date?) {
+        self.id = id
+        self.username = username
+        self.isAdmin = isAdmin
+        self.isDisabled = isDisabled
+        self.createdAt = createdAt
     }
 }
 

@@ -21,7 +21,8 @@ struct AuthTests {
     @Test func test_login_rightPassword_givesATokenThatWorks_wrongOneIs401AndAudited() async throws {
         try await TestApp.with { app in
             // setup
-            _ = try await app.user("alice")
+            let alice = try await app.user("alice")
+            let project = try await app.project(members: [(alice, .maintainer)])
             try await Application(router: app.app.buildRouter()).test(.router) { client in
                 // act
                 let good = try await login(client, "alice", "correct horse battery")
@@ -32,6 +33,9 @@ struct AuthTests {
                 #expect(good.status == .ok)
                 #expect(bad.status == .unauthorized)
                 #expect(try json(me.body)["user"]?.objectValue?["username"] == .string("alice"))
+                let memberships = try json(me.body)["memberships"]?.arrayValue?.compactMap(\.objectValue)
+                #expect(memberships?.map { $0["role"] } == [.string("maintainer")])
+                #expect(memberships?.first?["project_id"] == .string(try project.requireID().uuidString))
             }
             let outcomes = try await AuditEvent.query(on: app.database).filter(\.$action == "auth.login").all().map(\.outcome)
             #expect(outcomes.sorted() == ["denied", "success"])
