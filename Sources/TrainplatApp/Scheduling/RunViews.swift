@@ -65,6 +65,16 @@ struct RunViews {
         active.contains { run in views[run.id].map { $0.counts[TaskState.ready.rawValue, default: 0] > 0 } ?? true }
     }
 
+    /// The running tasks, one occupant each: a task is `running` in the database for as long
+    /// as its process lives, and every active run's view agrees with the database's counts,
+    /// so this covers every scheduler sharing the database.
+    func occupants(of active: [SchedulerQueries.ActiveRun]) -> [FairShare.Occupant] {
+        active.flatMap { run in
+            let running = (views[run.id]?.counts ?? run.taskCounts)[TaskState.running.rawValue, default: 0]
+            return Array(repeating: FairShare.Occupant(user: run.user.uuidString, pipeline: run.pipeline.uuidString), count: running)
+        }
+    }
+
     /// Per user: tasks of their active runs that have started (what `FairShare` balances).
     func started(byUserOf active: [SchedulerQueries.ActiveRun]) -> [String: Int] {
         let startedStates = [TaskState.running, .succeeded, .failed, .retrying].map(\.rawValue)

@@ -131,21 +131,18 @@ public struct Scheduler: Service {
     /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
     private func claimReadyTasks(active: [SchedulerQueries.ActiveRun], views: RunViews) async throws -> [(taskID: UUID, attempt: Int)] {
         guard views.mayHaveReadyTasks(active) else { return [] }
-        // A task is `running` in the database for as long as its process lives, so this
-        // count covers every scheduler sharing the database.
-        let running = try await queries.tasks(in: .running, limit: Int(Int32.max))
-        guard running.count < config.maxConcurrentTasks else { return [] }
+        let occupants = views.occupants(of: active)
+        guard occupants.count < config.maxConcurrentTasks else { return [] }
         // No user or pipeline gets more than the free slots in one tick, so the oldest that
         // many of each are enough to choose from; a huge backlog is not read whole.
         var candidates: [FairShare.Candidate] = []
-        for task in try await queries.readyCandidates(perGroup: config.maxConcurrentTasks - running.count) {
+        for task in try await queries.readyCandidates(perGroup: config.maxConcurrentTasks - occupants.count) {
             let spec = try await specs.spec(versionID: task.versionID, on: database)
             candidates.append(FairShare.Candidate(
                 id: task.id.uuidString, user: task.user.uuidString, pipeline: task.pipeline.uuidString, pipelineLimit: spec.concurrency,
                 readySince: (task.createdAt ?? Date()).timeIntervalSince1970))
         }
         guard !candidates.isEmpty else { return [] }
-        let occupants = running.map { FairShare.Occupant(user: $0.user.uuidString, pipeline: $0.pipeline.uuidString) }
         let picked = FairShare.pick(
             ready: candidates, running: occupants, served: views.started(byUserOf: active), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)

@@ -17,6 +17,7 @@ struct SchedulerQueries: Sendable {
         let status: String
         let versionID: UUID
         let user: UUID
+        let pipeline: UUID
         var taskCounts: [String: Int]
     }
 
@@ -30,7 +31,7 @@ struct SchedulerQueries: Sendable {
         var state: TaskState? { TaskState(rawValue: status) }
     }
 
-    /// Who a running or ready task belongs to, as fair sharing needs it.
+    /// Who a ready task belongs to, as fair sharing needs it.
     struct TaskOwner: Decodable, Sendable {
         let id: UUID
         let createdAt: Date?
@@ -51,23 +52,25 @@ struct SchedulerQueries: Sendable {
             let status: String
             let versionID: UUID
             let user: UUID
+            let pipeline: UUID
             let taskStatus: String?
             let tasks: Int
             enum CodingKeys: String, CodingKey {
-                case id, status, versionID = "pipeline_version_id", user = "triggered_by", taskStatus = "task_status", tasks
+                case id, status, versionID = "pipeline_version_id", user = "triggered_by", pipeline = "pipeline_id", taskStatus = "task_status", tasks
             }
         }
         let rows = try await sql.raw("""
-            SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, t.status AS task_status, COUNT(t.id) AS tasks
+            SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status AS task_status, COUNT(t.id) AS tasks
             FROM \(ident: PipelineRun.schema) r LEFT JOIN \(ident: TaskRun.schema) t ON t.run_id = r.id
             WHERE r.status IN (\(bind: RunState.queued.rawValue), \(bind: RunState.running.rawValue))
-            GROUP BY r.id, r.status, r.pipeline_version_id, r.triggered_by, t.status
+            GROUP BY r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status
             ORDER BY r.id
             """).all(decoding: Row.self)
         var runs: [ActiveRun] = []
         for row in rows {
             if runs.last?.id != row.id {
-                runs.append(ActiveRun(id: row.id, status: row.status, versionID: row.versionID, user: row.user, taskCounts: [:]))
+                runs.append(ActiveRun(
+                    id: row.id, status: row.status, versionID: row.versionID, user: row.user, pipeline: row.pipeline, taskCounts: [:]))
             }
             if let status = row.taskStatus { runs[runs.count - 1].taskCounts[status] = row.tasks }
         }
@@ -77,19 +80,6 @@ struct SchedulerQueries: Sendable {
     func tasks(ofRun runID: UUID) async throws -> [TaskRow] {
         try await sql.select().columns("id", "name", "status", "not_before").from(TaskRun.schema)
             .where("run_id", .equal, runID).all(decoding: TaskRow.self)
-    }
-
-    /// Tasks in `state`, oldest first, with their run's owner, pipeline and version.
-    func tasks(in state: TaskState, limit: Int) async throws -> [TaskOwner] {
-        try await sql.select()
-            .column(SQLColumn("id", table: TaskRun.schema)).column(SQLColumn("created_at", table: TaskRun.schema))
-            .column(SQLColumn("triggered_by", table: PipelineRun.schema)).column(SQLColumn("pipeline_id", table: PipelineRun.schema))
-            .column(SQLColumn("pipeline_version_id", table: PipelineRun.schema))
-            .from(TaskRun.schema)
-            .join(PipelineRun.schema, on: SQLColumn("run_id", table: TaskRun.schema), .equal, SQLColumn("id", table: PipelineRun.schema))
-            .where(SQLColumn("status", table: TaskRun.schema), .equal, SQLBind(state.rawValue))
-            .orderBy(SQLColumn("created_at", table: TaskRun.schema)).limit(limit)
-            .all(decoding: TaskOwner.self)
     }
 
     /// The oldest `perGroup` ready tasks of each user's pipeline, oldest first: every user

@@ -26,10 +26,7 @@ struct MigrationTests {
     @Test func test_alignAttemptCounts_raisesCountsLeftBehindTheirAttempts_only() async throws {
         try await TestApp.with { app in
             // setup: an older server stored attempt 2 of `lagging` and died before counting it
-            let (user, project) = try await app.owner()
-            let spec = "name: two\ntasks:\n  lagging: {command: [\"true\"]}\n  counted: {command: [\"true\"]}\n"
-            let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
-            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+            let run = try await app.start(spec: "name: two\ntasks:\n  lagging: {command: [\"true\"]}\n  counted: {command: [\"true\"]}\n")
             let tasks = try await app.tasks(of: run)
             let lagging = try #require(tasks["lagging"]?.id), counted = try #require(tasks["counted"]?.id)
             for (id, numbers, count) in [(lagging, [1, 2], 1), (counted, [1], 1)] {

@@ -10,7 +10,7 @@ struct RunViewsTests {
     let second = SchedulerQueries.TaskRow(id: UUID(), name: "second", status: "pending", notBefore: nil)
 
     private func active(_ counts: [String: Int]) -> SchedulerQueries.ActiveRun {
-        SchedulerQueries.ActiveRun(id: runID, status: "running", versionID: UUID(), user: UUID(), taskCounts: counts)
+        SchedulerQueries.ActiveRun(id: runID, status: "running", versionID: UUID(), user: UUID(), pipeline: UUID(), taskCounts: counts)
     }
 
     /// A view of the run read once; answers it and how many reads it took.
@@ -35,20 +35,20 @@ struct RunViewsTests {
         #expect(view.states == ["first": .succeeded, "second": .pending])
     }
 
-    @Test func test_started_countsEachUsersStartedTasks_andReadyTasksAreSeen() async throws {
+    @Test func test_started_running_andReady_followTheRecordedMoves() async throws {
         // setup
         var views = RunViews()
         var reads = 0
         _ = try await viewOnce(&views, reads: &reads)
         let run = active(["running": 1, "pending": 1])
         // act
-        let before = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]))
+        let before = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]), views.occupants(of: [run]).count)
         views.record(second.id, movedTo: .ready)
         views.record(first.id, movedTo: .succeeded)
-        let after = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]))
+        let after = (views.started(byUserOf: [run]), views.mayHaveReadyTasks([run]), views.occupants(of: [run]).count)
         // check
-        #expect(before.0 == [run.user.uuidString: 1] && !before.1)
-        #expect(after.0 == [run.user.uuidString: 1] && after.1)
+        #expect(before.0 == [run.user.uuidString: 1] && !before.1 && before.2 == 1)
+        #expect(after.0 == [run.user.uuidString: 1] && after.1 && after.2 == 0)
     }
 
     @Test func test_view_isReadAgain_whenTheDatabaseCountsDiffer_anOutcomeIsUnknown_orTheRunEnded() async throws {

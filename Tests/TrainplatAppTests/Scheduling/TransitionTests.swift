@@ -73,10 +73,7 @@ struct TransitionTests {
     @Test func test_recovery_killedBetweenClaimAndAttempt_recordsTheLostAttempt_nextTakesTheFollowingNumber() async throws {
         try await TestApp.with { app in
             // setup: the server died after its claim counted attempt 1 but before storing it
-            let (user, project) = try await app.owner()
-            let spec = "name: one\ntasks:\n  only: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n"
-            let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
-            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+            let run = try await app.start(spec: "name: one\ntasks:\n  only: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
             let id = try #require(try await app.tasks(of: run)["only"]).requireID()
             try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$status, to: .running).set(\.$attemptCount, to: 1)
                 .set(\.$leaseOwner, to: "scheduler-dead").set(\.$leaseExpiresAt, to: Date().addingTimeInterval(-60)).update()

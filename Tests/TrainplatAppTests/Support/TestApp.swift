@@ -77,10 +77,15 @@ struct TestApp {
     }
 
     /// Registers `spec`, starts a run, drives the scheduler until the run ends (or `timeout`).
-    func run(spec: String, params: JSONObject = [:], timeout: Duration = .seconds(60)) async throws -> PipelineRun {
+    /// Registers `spec` for a fresh owner and starts a run of it (queued; nothing drives it).
+    func start(spec: String, params: JSONObject = [:]) async throws -> PipelineRun {
         let (user, project) = try await owner()
         let registered = try await PipelineService(database: database).register(specText: spec, projectID: project, userID: user)
-        let run = try await RunService(database: database).start(versionID: try registered.version.requireID(), params: params, userID: user)
+        return try await RunService(database: database).start(versionID: try registered.version.requireID(), params: params, userID: user)
+    }
+
+    func run(spec: String, params: JSONObject = [:], timeout: Duration = .seconds(60)) async throws -> PipelineRun {
+        let run = try await start(spec: spec, params: params)
         try await drive(until: { try await PipelineRun.find(run.requireID(), on: database)?.status.isTerminal == true }, timeout: timeout)
         return try #require(try await PipelineRun.find(run.requireID(), on: database))
     }
