@@ -12,13 +12,17 @@ struct SchedulerQueries: Sendable {
     private var sql: any SQLDatabase { database.sql }
 
     /// A queued or running run, with how many of its tasks are in each state.
-    struct ActiveRun: Sendable {
+    struct ActiveRun: Decodable, Sendable {
         let id: UUID
         let status: String
         let versionID: UUID
         let user: UUID
         let pipeline: UUID
-        var taskCounts: [String: Int]
+        /// From the rows' per-state counts, not a column.
+        var taskCounts: [String: Int] = [:]
+        enum CodingKeys: String, CodingKey {
+            case id, status, versionID = "pipeline_version_id", user = "triggered_by", pipeline = "pipeline_id"
+        }
     }
 
     struct TaskRow: Decodable, Sendable {
@@ -47,32 +51,20 @@ struct SchedulerQueries: Sendable {
     /// counts, a few rows per run come back, and each tick can tell whether its views of the
     /// runs still hold (`RunViews`).
     func activeRuns() async throws -> [ActiveRun] {
-        struct Row: Decodable {
-            let id: UUID
-            let status: String
-            let versionID: UUID
-            let user: UUID
-            let pipeline: UUID
-            let taskStatus: String?
-            let tasks: Int
-            enum CodingKeys: String, CodingKey {
-                case id, status, versionID = "pipeline_version_id", user = "triggered_by", pipeline = "pipeline_id", taskStatus = "task_status", tasks
-            }
-        }
         let rows = try await sql.raw("""
             SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status AS task_status, COUNT(t.id) AS tasks
             FROM \(ident: PipelineRun.schema) r LEFT JOIN \(ident: TaskRun.schema) t ON t.run_id = r.id
             WHERE r.status IN (\(bind: RunState.queued.rawValue), \(bind: RunState.running.rawValue))
             GROUP BY r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status
             ORDER BY r.id
-            """).all(decoding: Row.self)
+            """).all()
         var runs: [ActiveRun] = []
         for row in rows {
-            if runs.last?.id != row.id {
-                runs.append(ActiveRun(
-                    id: row.id, status: row.status, versionID: row.versionID, user: row.user, pipeline: row.pipeline, taskCounts: [:]))
+            let run = try row.decode(model: ActiveRun.self)
+            if runs.last?.id != run.id { runs.append(run) }
+            if let status = try row.decode(column: "task_status", as: String?.self) {
+                runs[runs.count - 1].taskCounts[status] = try row.decode(column: "tasks", as: Int.self)
             }
-            if let status = row.taskStatus { runs[runs.count - 1].taskCounts[status] = row.tasks }
         }
         return runs
     }
