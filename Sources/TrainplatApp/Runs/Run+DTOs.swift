@@ -1,4 +1,6 @@
+import FluentKit
 import Foundation
+import SQLKit
 import TrainplatCore
 
 struct RunDTO: Encodable, Sendable {
@@ -15,7 +17,7 @@ struct RunDTO: Encodable, Sendable {
     var finishedAt: Date?
     var tasks: [TaskRunDTO]?
 
-    init(_ run: PipelineRun, tasks: [TaskRun]?) {
+    init(_ run: PipelineRun, tasks: [TaskRunDTO]?) {
         id = run.id
         projectID = run.$project.id
         pipelineID = run.$pipeline.id
@@ -27,7 +29,7 @@ struct RunDTO: Encodable, Sendable {
         createdAt = run.createdAt
         startedAt = run.startedAt
         finishedAt = run.finishedAt
-        self.tasks = tasks?.map(TaskRunDTO.init)
+        self.tasks = tasks
     }
 }
 
@@ -47,20 +49,38 @@ struct TaskRunDTO: Encodable, Sendable {
     var startedAt: Date?
     var finishedAt: Date?
 
-    init(_ task: TaskRun) {
-        id = task.id
-        name = task.name
-        status = task.status
-        attempts = task.attemptCount
-        maxAttempts = task.maxAttempts
-        progress = task.progress
-        progressMessage = task.progressMessage
-        reason = task.reason
-        cachedFrom = task.cachedFrom
-        outputs = task.outputs
-        metrics = task.metrics
-        startedAt = task.startedAt
-        finishedAt = task.finishedAt
+    /// A run's tasks, oldest first, read as plain `task_runs` rows: a run of thousands of
+    /// tasks loaded that many Fluent models, each with its outputs and metrics, on every
+    /// `GET /runs/:id`, the request a dashboard polls.
+    static func all(ofRun runID: UUID, on database: any Database) async throws -> [TaskRunDTO] {
+        try await database.sql.select().columns(Column.allCases.map(\.rawValue)).from(TaskRun.schema)
+            .where("run_id", .equal, runID).orderBy("created_at").all(decoding: TaskRunDTO.self)
+    }
+}
+
+/// Decoded from a `task_runs` row (database column names); encoded with the API's names.
+extension TaskRunDTO: Decodable {
+    fileprivate enum Column: String, CodingKey, CaseIterable {
+        case id, name, status, attemptCount = "attempt_count", maxAttempts = "max_attempts", progress
+        case progressMessage = "progress_message", reason, cachedFrom = "cached_from", outputs, metrics
+        case startedAt = "started_at", finishedAt = "finished_at"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let row = try decoder.container(keyedBy: Column.self)
+        id = try row.decode(UUID.self, forKey: .id)
+        name = try row.decode(String.self, forKey: .name)
+        status = try row.decode(TaskState.self, forKey: .status)
+        attempts = try row.decode(Int.self, forKey: .attemptCount)
+        maxAttempts = try row.decode(Int.self, forKey: .maxAttempts)
+        progress = try row.decode(Double.self, forKey: .progress)
+        progressMessage = try row.decodeIfPresent(String.self, forKey: .progressMessage)
+        reason = try row.decodeIfPresent(String.self, forKey: .reason)
+        cachedFrom = try row.decodeIfPresent(UUID.self, forKey: .cachedFrom)
+        outputs = try row.decodeIfPresent(JSONObject.self, forKey: .outputs)
+        metrics = try row.decodeIfPresent(JSONObject.self, forKey: .metrics)
+        startedAt = try row.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try row.decodeIfPresent(Date.self, forKey: .finishedAt)
     }
 }
 

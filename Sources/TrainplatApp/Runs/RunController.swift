@@ -48,7 +48,7 @@ struct RunController {
         }
         try await audit.record(actor: identity, action: action, resource: .init(kind: "run", id: runID.uuidString, projectID: run.$project.id))
         let current = try await PipelineRun.find(runID, on: database) ?? run
-        return JSONResponse(RunDTO(current, tasks: try await TaskRun.query(on: database).filter(\.$run.$id == runID).sort(\.$createdAt).all()))
+        return JSONResponse(RunDTO(current, tasks: try await TaskRunDTO.all(ofRun: runID, on: database)))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<RunDTO>> {
@@ -59,7 +59,7 @@ struct RunController {
 
     @Sendable func get(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
         let run = try await findRun(context)
-        let tasks = try await TaskRun.query(on: database).filter(\.$run.$id == run.requireID()).sort(\.$createdAt).all()
+        let tasks = try await TaskRunDTO.all(ofRun: run.requireID(), on: database)
         return JSONResponse(RunDTO(run, tasks: tasks))
     }
 

@@ -36,7 +36,8 @@ struct APITests {
     @Test func test_runs_getRun_listsTasksWithStates() async throws {
         try await TestApp.with { app in
             // setup
-            let run = try await app.run(spec: "name: api-run\ntasks:\n  hello: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
+            let outputs = #"{\"outputs\": {\"rows\": 3}, \"metrics\": {\"auc\": 0.5}}"#
+            let run = try await app.run(spec: "name: api-run\ntasks:\n  hello: {command: [sh, -c, \"echo '\(outputs)' > outputs.json\"]}\n")
             let id = try run.requireID().uuidString.lowercased()
             let admin = try app.headers(for: try await app.user(admin: true))
             // act + check
@@ -48,6 +49,10 @@ struct APITests {
                     let tasks = body["tasks"]?.arrayValue ?? []
                     #expect(tasks.first?.objectValue?["name"] == .string("hello"))
                     #expect(tasks.first?.objectValue?["status"] == .string("succeeded"))
+                    #expect(tasks.first?.objectValue?["outputs"] == .object(["rows": .int(3)]))
+                    #expect(tasks.first?.objectValue?["metrics"] == .object(["auc": .double(0.5)]))
+                    #expect(tasks.first?.objectValue?["attempts"] == .int(1))
+                    #expect(tasks.first?.objectValue?["progress"] == .int(1) || tasks.first?.objectValue?["progress"] == .double(1))
                 }
                 try await client.execute(uri: "/api/v1/runs/\(id)/tasks/hello/attempts", method: .get, headers: admin) { response in
                     #expect(response.status == .ok)
