@@ -31,13 +31,13 @@ struct TaskCache: Sendable {
             .sort(\.$finishedAt, .descending).first()
         else { return false }
         let earlierID = try earlier.requireID()
-        try await TaskRun.query(on: database).filter(\.$id == taskID).filter(\.$status == .running)
-            .set(\.$outputs, to: earlier.outputs).set(\.$metrics, to: earlier.metrics).set(\.$cachedFrom, to: earlierID)
-            .set(\.$progress, to: 1).set(\.$progressMessage, to: "cached").update()
         try await AttemptStore(database: database).close(
             attempt, status: .succeeded,
             reason: "cache hit: reused the outputs of task \(earlier.name) in run \(earlier.$run.id.uuidString.lowercased())")
-        try await transitions.move(taskID, to: .succeeded, from: [.running])
+        // The outputs in the same guarded update as the state, as for a task that ran.
+        try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
+            "outputs": earlier.outputs, "metrics": earlier.metrics, "cached_from": earlierID, "progress": 1.0, "progress_message": "cached",
+        ])
         return true
     }
 }
