@@ -33,7 +33,7 @@ struct RunDTO: Encodable, Sendable {
     }
 }
 
-struct TaskRunDTO: Encodable, Sendable {
+struct TaskRunDTO: Codable, Sendable {
     var id: UUID?
     var name: String
     var status: TaskState
@@ -51,36 +51,14 @@ struct TaskRunDTO: Encodable, Sendable {
 
     /// A run's tasks, oldest first, read as plain `task_runs` rows: a run of thousands of
     /// tasks loaded that many Fluent models, each with its outputs and metrics, on every
-    /// `GET /runs/:id`, the request a dashboard polls.
+    /// `GET /runs/:id`, the request a dashboard polls. The columns are the fields' names in
+    /// snake case, `attempt_count` renamed.
     static func all(ofRun runID: UUID, on database: any Database) async throws -> [TaskRunDTO] {
-        try await database.sql.select().columns(Column.allCases.map(\.rawValue)).from(TaskRun.schema)
-            .where("run_id", .equal, runID).orderBy("created_at").all(decoding: TaskRunDTO.self)
-    }
-}
-
-/// Decoded from a `task_runs` row (database column names); encoded with the API's names.
-extension TaskRunDTO: Decodable {
-    fileprivate enum Column: String, CodingKey, CaseIterable {
-        case id, name, status, attemptCount = "attempt_count", maxAttempts = "max_attempts", progress
-        case progressMessage = "progress_message", reason, cachedFrom = "cached_from", outputs, metrics
-        case startedAt = "started_at", finishedAt = "finished_at"
-    }
-
-    init(from decoder: any Decoder) throws {
-        let row = try decoder.container(keyedBy: Column.self)
-        id = try row.decode(UUID.self, forKey: .id)
-        name = try row.decode(String.self, forKey: .name)
-        status = try row.decode(TaskState.self, forKey: .status)
-        attempts = try row.decode(Int.self, forKey: .attemptCount)
-        maxAttempts = try row.decode(Int.self, forKey: .maxAttempts)
-        progress = try row.decode(Double.self, forKey: .progress)
-        progressMessage = try row.decodeIfPresent(String.self, forKey: .progressMessage)
-        reason = try row.decodeIfPresent(String.self, forKey: .reason)
-        cachedFrom = try row.decodeIfPresent(UUID.self, forKey: .cachedFrom)
-        outputs = try row.decodeIfPresent(JSONObject.self, forKey: .outputs)
-        metrics = try row.decodeIfPresent(JSONObject.self, forKey: .metrics)
-        startedAt = try row.decodeIfPresent(Date.self, forKey: .startedAt)
-        finishedAt = try row.decodeIfPresent(Date.self, forKey: .finishedAt)
+        try await database.sql.select()
+            .columns("id", "name", "status", "max_attempts", "progress", "progress_message", "reason", "cached_from", "outputs", "metrics")
+            .columns("started_at", "finished_at").column("attempt_count", as: "attempts")
+            .from(TaskRun.schema).where("run_id", .equal, runID).orderBy("created_at")
+            .all(decoding: TaskRunDTO.self, with: SQLRowDecoder(keyDecodingStrategy: .convertFromSnakeCase))
     }
 }
 
