@@ -17,10 +17,18 @@ struct AccountReads: Sendable {
         let isDisabled: Bool
         /// Tokens issued before this no longer count (a password change or a disable).
         let tokensValidAfter: Date?
+        let createdAt: Date?
 
         enum CodingKeys: String, CodingKey {
-            case username, isAdmin = "is_admin", isDisabled = "is_disabled", tokensValidAfter = "tokens_valid_after"
+            case username, isAdmin = "is_admin", isDisabled = "is_disabled", tokensValidAfter = "tokens_valid_after", createdAt = "created_at"
         }
+    }
+
+    /// One project the user belongs to, with the role there.
+    struct Member: Decodable, Sendable {
+        let projectID: UUID
+        let role: ProjectRole
+        enum CodingKeys: String, CodingKey { case projectID = "project_id", role }
     }
 
     struct Key: Decodable, Sendable {
@@ -33,7 +41,7 @@ struct AccountReads: Sendable {
     }
 
     func standing(of userID: UUID) async throws -> Standing? {
-        try await database.sql.select().columns("username", "is_admin", "is_disabled", "tokens_valid_after").from(User.schema)
+        try await database.sql.select().columns("username", "is_admin", "is_disabled", "tokens_valid_after", "created_at").from(User.schema)
             .where("id", .equal, userID).first(decoding: Standing.self)
     }
 
@@ -51,32 +59,15 @@ struct AccountReads: Sendable {
 
     /// The caller's own account and memberships, as `GET /auth/me` shows them.
     func me(_ userID: UUID) async throws -> MeDTO? {
-        struct Account: Decodable {
-            let username: String
-            let isAdmin: Bool
-            let isDisabled: Bool
-            let createdAt: Date?
-            enum CodingKeys: String, CodingKey { case username, isAdmin = "is_admin", isDisabled = "is_disabled", createdAt = "created_at" }
-        }
-        struct Member: Decodable {
-            let projectID: UUID
-            let role: ProjectRole
-            enum CodingKeys: String, CodingKey { case projectID = "project_id", role }
-        }
-        guard let account = try await database.sql.select().columns("username", "is_admin", "is_disabled", "created_at").from(User.schema)
-            .where("id", .equal, userID).first(decoding: Account.self)
-        else { return nil }
-        let members = try await database.sql.select().columns("project_id", "role").from(Membership.schema)
-            .where("user_id", .equal, userID).all(decoding: Member.self)
+        guard let account = try await standing(of: userID) else { return nil }
         return MeDTO(
             user: UserDTO(
                 id: userID, username: account.username, isAdmin: account.isAdmin, isDisabled: account.isDisabled, createdAt: account.createdAt),
-            memberships: members.map { MembershipDTO(userID: userID, projectID: $0.projectID, role: $0.role) })
+            memberships: try await memberships(of: userID).map { MembershipDTO(userID: userID, projectID: $0.projectID, role: $0.role) })
     }
 
-    func projects(of userID: UUID) async throws -> [UUID] {
-        struct Row: Decodable { let projectID: UUID; enum CodingKeys: String, CodingKey { case projectID = "project_id" } }
-        return try await database.sql.select().column("project_id").from(Membership.schema)
-            .where("user_id", .equal, userID).all(decoding: Row.self).map(\.projectID)
+    func memberships(of userID: UUID) async throws -> [Member] {
+        try await database.sql.select().columns("project_id", "role").from(Membership.schema)
+            .where("user_id", .equal, userID).all(decoding: Member.self)
     }
 }

@@ -61,7 +61,7 @@ struct ProjectAccess: Sendable {
         if identity.actsAsAdmin { return nil }
         if case .apiKey(let keyProject?) = identity.credential { return [keyProject] }
         if case .task = identity.credential { return [] }
-        return try await accounts.projects(of: identity.userID)
+        return try await accounts.memberships(of: identity.userID).map(\.projectID)
     }
 }
 
