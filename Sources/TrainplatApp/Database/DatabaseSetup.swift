@@ -57,7 +57,7 @@ public struct MetadataDatabase: Sendable {
     /// `synchronous = NORMAL` is SQLite's advice for WAL: a commit survives the server being
     /// killed (it is in the OS's cache), and a power loss can undo only the last commits,
     /// never corrupt the file. `FULL` synced the log on every commit (a sqlite3 probe on this
-    /// machine's disk: 4.4 ms a commit against 0.07 ms), and each task's attempt is about ten
+    /// machine's disk: 4.4 ms a commit against 0.07 ms), and each task's attempt is about six
     /// commits. Production runs PostgreSQL.
     func tuneSQLite() async throws {
         guard isSQLiteFile else { return }

@@ -36,9 +36,12 @@ struct RunViews {
         }
 
         fileprivate mutating func set(_ name: String, to state: TaskState) {
-            if let old = states[name] { counts[old.rawValue, default: 0] -= 1 }
+            if let old = states[name] {
+                counts[old.rawValue, default: 0] -= 1
+                // The database's counts list only states some task is in.
+                if counts[old.rawValue] == 0 { counts[old.rawValue] = nil }
+            }
             counts[state.rawValue, default: 0] += 1
-            counts = counts.filter { $0.value != 0 }
             states[name] = state
             retrying[name] = nil
         }
