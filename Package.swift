@@ -64,7 +64,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TrainplatCoreTests", dependencies: ["TrainplatCore"]),
+        // Yams: the spec composer's tests compare it with Yams' composer.
+        .testTarget(name: "TrainplatCoreTests", dependencies: ["TrainplatCore", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "TrainplatAppTests",
             dependencies: [

@@ -145,6 +145,52 @@ struct SpecParserTests {
         #expect(reparsed.canonicalJSON() == fromYAML.canonicalJSON())
         #expect(fromYAML.contentHash() != (try SpecParser.parse(yaml.replacingOccurrences(of: "hi", with: "ho"), knownPrograms: [])).contentHash())
     }
+
+    /// The canonical bytes are each stored version's identity: a spec that did not change
+    /// must keep them. Captured from the JSONValue-tree writer that the direct one replaced.
+    @Test func test_canonicalJSON_ofEveryField_isByteForByteTheStoredForm() throws {
+        // setup
+        let text = #"""
+            name: golden-every-field
+            params:
+              start: {type: datetime}
+              mode: {type: enum, values: [fast, slow], default: fast}
+              epochs: {type: int, default: 3}
+              rate: {type: float, default: 0.25}
+              dry: {type: bool, default: false}
+            schedule: "0 2 * * *"
+            catchup: backfill
+            concurrency: 3
+            tasks:
+              extract:
+                uses: doris.extract
+                image: "registry.local/trainplat:1.2"
+                with: {start: "{{ params.start }}", limit: 10, ratio: 1.5, big: 1e20, tiny: -0.001, flag: on, none: ~, nested: {z: [1, "two", {b: 2, a: 1}], "é": "accent", Z: upper, "tab\tkey": "quote \" and \\ slash /"}}
+              Zeta: {command: [echo, "{{ run.id }}", "{{ run.logical_time - 1d }}"], needs: [extract], timeout: 45m}
+              train:
+                uses: learning.train
+                needs: [extract, Zeta]
+                retries: {count: 2, backoff: 30s}
+                timeout: 1h30m
+                resources: {cpu: 500m, memory: 4Gi, gpu: 1}
+                mounts: "models(pvc):/mnt/models, 10G(memory):/dev/shm"
+                cache: true
+                when: all_done
+                with: {data: "{{ tasks.extract.outputs.snapshots }}", list: [], obj: {}}
+              eval:
+                uses: learning.evaluate
+                needs: train
+                retries: 0
+                resources: {cpu: "2"}
+                mounts: [{type: pvc, source: shared, mount_path: /mnt/shared, read_only: true}]
+                when: one_failed
+            """#
+        // act
+        let spec = try SpecParser.parse(text, knownPrograms: TaskPrograms.builtIn)
+        // check
+        #expect(spec.canonicalJSON() == #"{"catchup":"backfill","concurrency":3,"name":"golden-every-field","params":{"dry":{"default":false,"type":"bool"},"epochs":{"default":3,"type":"int"},"mode":{"default":"fast","type":"enum","values":["fast","slow"]},"rate":{"default":0.25,"type":"float"},"start":{"type":"datetime"}},"schedule":"0 2 * * *","tasks":{"Zeta":{"cache":false,"command":["echo","{{ run.id }}","{{ run.logical_time - 1d }}"],"needs":["extract"],"retries":{"count":0},"timeout":"2700s","when":"all_success"},"eval":{"cache":false,"mounts":[{"mount_path":"/mnt/shared","name":"SHARED","read_only":true,"source":"shared","type":"pvc"}],"needs":["train"],"resources":{"cpu":"2000m"},"retries":{"count":0},"uses":"learning.evaluate","when":"one_failed"},"extract":{"cache":false,"image":"registry.local/trainplat:1.2","needs":[],"retries":{"count":0},"uses":"doris.extract","when":"all_success","with":{"big":1e+20,"flag":true,"limit":10,"nested":{"Z":"upper","tab\tkey":"quote \" and \\ slash /","z":[1,"two",{"a":1,"b":2}],"é":"accent"},"none":null,"ratio":1.5,"start":"{{ params.start }}","tiny":-0.001}},"train":{"cache":true,"mounts":[{"mount_path":"/mnt/models","name":"MODELS","read_only":false,"source":"models","type":"pvc"},{"mount_path":"/dev/shm","name":"SHM","read_only":false,"size_limit":10000000000,"source":"10G","type":"memory"}],"needs":["extract","Zeta"],"resources":{"cpu":"500m","gpu":1,"memory":"4294967296"},"retries":{"backoff":"30s","count":2},"timeout":"5400s","uses":"learning.train","when":"all_done","with":{"data":"{{ tasks.extract.outputs.snapshots }}","list":[],"obj":{}}}}}"#)
+        #expect(spec.contentHash() == "a3c71b6df9d59ea64ce3fc75f6bc99f87a3f83f7c1791792280e7b87cb125ac5")
+    }
 }
 
 @Suite("Pipeline version diff")

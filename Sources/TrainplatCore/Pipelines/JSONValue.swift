@@ -79,69 +79,12 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return canonicalJSON()
     }
 
-    /// Deterministic JSON: keys sorted by their UTF-8 bytes, no insignificant whitespace. The
-    /// input of content hashes, so its bytes must never change: they are those
-    /// `JSONEncoder` writes with `[.sortedKeys, .withoutEscapingSlashes]` (tests compare the
-    /// two), written directly because the encoder took a fifth of validating a 10,000-task
-    /// spec. Non-finite doubles, which the encoder refuses, are written as the strings
-    /// "NaN", "Infinity" and "-Infinity".
+    /// Deterministic JSON: keys sorted by their UTF-8 bytes, no insignificant whitespace
+    /// (`CanonicalJSONWriter`).
     public func canonicalJSON() -> String {
-        var output: [UInt8] = []
-        writeCanonical(to: &output)
-        return String(decoding: output, as: UTF8.self)
-    }
-
-    private func writeCanonical(to output: inout [UInt8]) {
-        switch self {
-        case .null: output += "null".utf8
-        case .bool(let value): output += (value ? "true" : "false").utf8
-        case .int(let value): output += String(value).utf8
-        case .double(let value): output += Self.canonicalNumber(value).utf8
-        case .string(let value): Self.writeString(value, to: &output)
-        case .array(let values):
-            output.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                value.writeCanonical(to: &output)
-            }
-            output.append(UInt8(ascii: "]"))
-        case .object(let fields):
-            output.append(UInt8(ascii: "{"))
-            for (index, field) in fields.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-                if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(field.key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                field.value.writeCanonical(to: &output)
-            }
-            output.append(UInt8(ascii: "}"))
-        }
-    }
-
-    /// Doubles are rare in specs: the encoder formats them (shortest round-trip form).
-    private static func canonicalNumber(_ value: Double) -> String {
-        guard value.isFinite else { return value.isNaN ? "\"NaN\"" : value < 0 ? "\"-Infinity\"" : "\"Infinity\"" }
-        let text = (try? JSONEncoder().encode(value)).map { String(decoding: $0, as: UTF8.self) }
-        return text ?? String(value)
-    }
-
-    /// Byte by byte: every byte of a multi-byte UTF-8 sequence is 0x80 or more, so only
-    /// ASCII quotes, backslashes and control characters are escaped.
-    private static func writeString(_ text: String, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output += #"\""#.utf8
-            case UInt8(ascii: "\\"): output += #"\\"#.utf8
-            case 0x08: output += #"\b"#.utf8
-            case 0x09: output += #"\t"#.utf8
-            case 0x0A: output += #"\n"#.utf8
-            case 0x0C: output += #"\f"#.utf8
-            case 0x0D: output += #"\r"#.utf8
-            case 0..<0x20: output += String(format: "\\u%04x", byte).utf8
-            default: output.append(byte)
-            }
-        }
-        output.append(UInt8(ascii: "\""))
+        var writer = CanonicalJSONWriter()
+        writer.value(self)
+        return writer.text
     }
 
     public static func parse(json text: String) throws -> JSONValue {

@@ -1,5 +1,4 @@
 import Foundation
-import Yams
 
 /// Turns spec text (YAML or JSON, which is YAML too) into a `PipelineSpec`, collecting every
 /// problem with its path and position rather than stopping at the first.
@@ -41,23 +40,18 @@ public struct SpecParser {
     }
 
     /// Positions of the nodes seen, by path, so graph-level checks can report lines too.
-    private(set) var locations: [String: Mark] = [:]
+    private(set) var locations: [String: SpecNode.Position] = [:]
 
     private mutating func parseDocument(_ text: String) -> PipelineSpec? {
         guard text.utf8.count <= Self.maxSpecBytes else {
             issues.append(SpecIssue(path: "", message: "spec is \(text.utf8.count) bytes; the limit is \(Self.maxSpecBytes)"))
             return nil
         }
-        let root: Node?
-        do {
-            // No implicit tag rules: the parser reads scalars itself (`jsonValue`, `node.int`),
-            // and with Yams' default rules every mapping key went through seven ICU regular
-            // expressions when Yams hashed it for its duplicate-key check (a fifth of
-            // validating a 10,000-task spec). Keys now count as duplicates when their text is
-            // equal, as they are once the spec is JSON.
-            root = try Yams.compose(yaml: text, .basic)
+        let root: SpecNode?
+        do throws(SpecDocumentReader.Problems) {
+            root = try SpecDocumentReader.read(text)
         } catch {
-            issues += Self.syntaxIssues(error)
+            issues += error.all.map { SpecIssue(path: "", message: $0.message, line: $0.position?.line, column: $0.position?.column) }
             return nil
         }
         guard let root, let fields = mapping(root, path: "") else {
@@ -67,21 +61,7 @@ public struct SpecParser {
         return parseRoot(fields)
     }
 
-    /// YAML syntax errors, located where libyaml found them.
-    private static func syntaxIssues(_ error: any Error) -> [SpecIssue] {
-        switch error as? YamlError {
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            return duplicates.map {
-                SpecIssue(path: "", message: "duplicate key '\($0)' in the mapping that starts here", line: context.mark.line, column: context.mark.column)
-            }
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return [SpecIssue(path: "", message: "not valid YAML/JSON: \(problem)", line: mark.line, column: mark.column)]
-        default:
-            return [SpecIssue(path: "", message: "not valid YAML/JSON: \(error)")]
-        }
-    }
-
-    private mutating func parseRoot(_ fields: [String: Node]) -> PipelineSpec? {
+    private mutating func parseRoot(_ fields: Fields) -> PipelineSpec? {
         rejectUnknownKeys(fields, allowed: ["name", "description", "params", "schedule", "catchup", "concurrency", "tasks"], path: "")
         let name = requiredString(fields["name"], path: "name") ?? ""
         if !name.isEmpty, !SpecNames.isIdentifier(name) {
@@ -109,7 +89,7 @@ public struct SpecParser {
         return PipelineSpec(name: name, params: params, schedule: schedule, catchup: catchup, concurrency: concurrency, tasks: tasks)
     }
 
-    private mutating func parseParams(_ fields: [String: Node]) -> [ParamSpec] {
+    private mutating func parseParams(_ fields: Fields) -> [ParamSpec] {
         fields.keys.sorted().compactMap { name in
             let path = "params.\(name)"
             guard let node = fields[name], let body = mapping(node, path: path) else { return nil }
@@ -132,11 +112,11 @@ public struct SpecParser {
         }
     }
 
-    private static let taskKeys: Set<String> = [
+    private static let taskKeys = [
         "uses", "command", "image", "needs", "with", "retries", "timeout", "resources", "mounts", "cache", "when",
     ]
 
-    private mutating func parseTask(name: String, node: Node) -> TaskSpec? {
+    private mutating func parseTask(name: String, node: SpecNode) -> TaskSpec? {
         let path = "tasks.\(name)"
         if !SpecNames.isIdentifier(name) {
             issue(path, "task name '\(name)' must start with a letter and use only letters, digits, '_' and '-' (max 63)", node)
@@ -151,7 +131,7 @@ public struct SpecParser {
         if task.uses != nil, task.command != nil { issue(path, "'uses' and 'command' are exclusive", node) }
         task.needs = fields["needs"].flatMap { stringList($0, path: "\(path).needs") } ?? []
         if let withNode = fields["with"], let args = mapping(withNode, path: "\(path).with") {
-            task.with = args.mapValues { jsonValue($0) }
+            task.with = Dictionary(args.pairs.map { ($0.key, jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first })
         }
         task.retries = fields["retries"].flatMap { parseRetries($0, path: "\(path).retries") } ?? .none
         task.timeoutSeconds = fields["timeout"].flatMap { duration($0, path: "\(path).timeout") }
@@ -170,9 +150,9 @@ public struct SpecParser {
 
     /// Mounts in Cube-Studio's string form (one string, or a list of them) or the structured
     /// form (list items that are mappings).
-    private mutating func parseMounts(_ node: Node, path: String) -> [MountSpec] {
-        let items: [(String, Node)]
-        if case .sequence(let sequence) = node {
+    private mutating func parseMounts(_ node: SpecNode, path: String) -> [MountSpec] {
+        let items: [(String, SpecNode)]
+        if case .sequence(let sequence, _) = node {
             items = sequence.enumerated().map { ("\(path)[\($0.offset)]", $0.element) }
         } else {
             items = [(path, node)]
@@ -193,7 +173,7 @@ public struct SpecParser {
         return mounts
     }
 
-    private mutating func parseRetries(_ node: Node, path: String) -> RetryPolicy? {
+    private mutating func parseRetries(_ node: SpecNode, path: String) -> RetryPolicy? {
         if case .scalar = node {
             return positiveOrZeroInt(node, path: path).map { RetryPolicy(count: $0, backoffSeconds: RetryPolicy.defaultBackoffSeconds) }
         }
@@ -204,7 +184,7 @@ public struct SpecParser {
         return RetryPolicy(count: count, backoffSeconds: backoff)
     }
 
-    private mutating func parseResources(_ node: Node, path: String) -> ResourceRequest? {
+    private mutating func parseResources(_ node: SpecNode, path: String) -> ResourceRequest? {
         guard let fields = mapping(node, path: path) else { return nil }
         rejectUnknownKeys(fields, allowed: ["cpu", "memory", "gpu"], path: path)
         var request = ResourceRequest()
@@ -224,22 +204,22 @@ public struct SpecParser {
 // MARK: - Node readers: each records an issue and returns nil when the node has the wrong shape.
 
 extension SpecParser {
-    private mutating func issue(_ path: String, _ message: String, _ node: Node?) {
-        issues.append(SpecIssue(path: path, message: message, line: node?.mark?.line, column: node?.mark?.column))
+    private mutating func issue(_ path: String, _ message: String, _ node: SpecNode?) {
+        issues.append(SpecIssue(path: path, message: message, line: node?.position.line, column: node?.position.column))
     }
 
-    private mutating func record(_ path: @autoclosure () -> String, _ node: Node) {
-        guard recordsLocations, let mark = node.mark else { return }
-        locations[path()] = mark
+    private mutating func record(_ path: @autoclosure () -> String, _ node: SpecNode) {
+        guard recordsLocations else { return }
+        locations[path()] = node.position
     }
 
-    private mutating func orderedMapping(_ node: Node, path: String) -> [(key: String, value: Node)]? {
-        guard case .mapping(let pairs) = node else {
+    private mutating func orderedMapping(_ node: SpecNode, path: String) -> [(key: String, value: SpecNode)]? {
+        guard case .mapping(let pairs, _) = node else {
             issue(path, "expected a mapping", node)
             return nil
         }
         // Duplicate keys never get here: the YAML composer rejects them (see syntaxIssues).
-        var result: [(key: String, value: Node)] = []
+        var result: [(key: String, value: SpecNode)] = []
         for (keyNode, value) in pairs {
             guard let key = keyNode.string else {
                 issue(path, "keys must be strings", keyNode)
@@ -251,26 +231,26 @@ extension SpecParser {
         return result
     }
 
-    private mutating func mapping(_ node: Node, path: String) -> [String: Node]? {
-        orderedMapping(node, path: path).map { Dictionary($0.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first }) }
+    private mutating func mapping(_ node: SpecNode, path: String) -> Fields? {
+        orderedMapping(node, path: path).map(Fields.init(pairs:))
     }
 
-    private mutating func rejectUnknownKeys(_ fields: [String: Node], allowed: Set<String>, path: String) {
-        for key in fields.keys.sorted() where !allowed.contains(key) {
+    private mutating func rejectUnknownKeys(_ fields: Fields, allowed: [String], path: String) {
+        for key in fields.keys.filter({ !allowed.contains($0) }).sorted() {
             let expected = allowed.sorted().joined(separator: ", ")
             issue(path.isEmpty ? key : "\(path).\(key)", "unknown key '\(key)' (expected one of: \(expected))", fields[key])
         }
     }
 
-    private mutating func string(_ node: Node, path: String) -> String? {
+    private mutating func string(_ node: SpecNode, path: String) -> String? {
         guard case .scalar(let scalar) = node else {
             issue(path, "expected a string", node)
             return nil
         }
-        return scalar.string
+        return scalar.text
     }
 
-    private mutating func requiredString(_ node: Node?, path: String) -> String? {
+    private mutating func requiredString(_ node: SpecNode?, path: String) -> String? {
         guard let node else {
             issues.append(SpecIssue(path: path, message: "required field is missing"))
             return nil
@@ -280,12 +260,12 @@ extension SpecParser {
 
     /// A list of strings; a lone scalar counts as a one-element list (or, for `needs`, a
     /// comma-separated list).
-    private mutating func stringList(_ node: Node, path: String, splitScalar: Bool = true) -> [String]? {
+    private mutating func stringList(_ node: SpecNode, path: String, splitScalar: Bool = true) -> [String]? {
         switch node {
         case .scalar(let scalar):
-            guard splitScalar else { return [scalar.string] }
-            return scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        case .sequence(let items):
+            guard splitScalar else { return [scalar.text] }
+            return scalar.text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        case .sequence(let items, _):
             var result: [String] = []
             for (index, item) in items.enumerated() {
                 guard case .scalar(let scalar) = item else {
@@ -293,7 +273,7 @@ extension SpecParser {
                     continue
                 }
                 record("\(path)[\(index)]", item)
-                result.append(scalar.string)
+                result.append(scalar.text)
             }
             return result
         default:
@@ -302,7 +282,7 @@ extension SpecParser {
         }
     }
 
-    private mutating func positiveInt(_ node: Node, path: String) -> Int? {
+    private mutating func positiveInt(_ node: SpecNode, path: String) -> Int? {
         guard let value = node.int, value >= 1 else {
             issue(path, "expected a whole number of at least 1, got '\(node.string ?? "?")'", node)
             return nil
@@ -310,7 +290,7 @@ extension SpecParser {
         return value
     }
 
-    private mutating func positiveOrZeroInt(_ node: Node, path: String) -> Int? {
+    private mutating func positiveOrZeroInt(_ node: SpecNode, path: String) -> Int? {
         guard let value = node.int, value >= 0 else {
             issue(path, "expected a whole number of at least 0, got '\(node.string ?? "?")'", node)
             return nil
@@ -318,7 +298,7 @@ extension SpecParser {
         return value
     }
 
-    private mutating func bool(_ node: Node, path: String) -> Bool? {
+    private mutating func bool(_ node: SpecNode, path: String) -> Bool? {
         guard let value = node.bool else {
             issue(path, "expected true or false, got '\(node.string ?? "?")'", node)
             return nil
@@ -326,7 +306,7 @@ extension SpecParser {
         return value
     }
 
-    private mutating func duration(_ node: Node, path: String) -> Double? {
+    private mutating func duration(_ node: SpecNode, path: String) -> Double? {
         guard let seconds = Quantities.durationSeconds(node.string ?? "") else {
             issue(path, "'\(node.string ?? "?")' is not a duration (e.g. 30s, 5m, 2h, 1h30m)", node)
             return nil
@@ -335,21 +315,33 @@ extension SpecParser {
     }
 
     /// YAML scalars keep their resolved type (plain `3` is an int, quoted `"3"` a string).
-    private func jsonValue(_ node: Node) -> JSONValue {
+    private func jsonValue(_ node: SpecNode) -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            guard scalar.style == .plain else { return .string(scalar.string) }
-            if node.null != nil { return .null }
-            if let value = node.bool { return .bool(value) }
-            if let value = node.int { return .int(value) }
-            if let value = node.float { return .double(value) }
-            return .string(scalar.string)
-        case .sequence(let items):
+            guard scalar.style == .plain else { return .string(scalar.text) }
+            let typed = scalar.yamsNode
+            if typed.null != nil { return .null }
+            if let value = typed.bool { return .bool(value) }
+            if let value = typed.int { return .int(value) }
+            if let value = typed.float { return .double(value) }
+            return .string(scalar.text)
+        case .sequence(let items, _):
             return .array(items.map(jsonValue))
-        case .mapping(let pairs):
+        case .mapping(let pairs, _):
             return .object(Dictionary(pairs.map { ($0.key.string ?? "", jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first }))
-        case .alias:
-            return .null
         }
     }
+}
+
+/// A mapping's fields by key. A spec's mappings hold a handful of keys, so a scan of the
+/// pairs is cheaper than hashing them into a dictionary (one per task); keys are unique,
+/// since the document reader refuses duplicates.
+private struct Fields {
+    let pairs: [(key: String, value: SpecNode)]
+
+    subscript(key: String) -> SpecNode? {
+        pairs.first { $0.key == key }?.value
+    }
+
+    var keys: [String] { pairs.map(\.key) }
 }

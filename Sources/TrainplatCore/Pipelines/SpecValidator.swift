@@ -1,11 +1,9 @@
-import Yams
-
 /// Graph-level and reference checks over a parsed spec: dependencies, cycles, programs and
 /// template references. Shape checks happen in `SpecParser`.
 struct SpecValidator {
     let knownPrograms: Set<String>
 
-    func issues(in spec: PipelineSpec, locations: [String: Mark]) -> [SpecIssue] {
+    func issues(in spec: PipelineSpec, locations: [String: SpecNode.Position]) -> [SpecIssue] {
         let names = Set(spec.tasks.map(\.name))
         var issues: [SpecIssue] = []
         func add(_ path: String, _ message: String) {
@@ -37,7 +35,7 @@ struct SpecValidator {
         return issues
     }
 
-    private func templateIssues(in task: TaskSpec, params: Set<String>, dag: DAG, locations: [String: Mark]) -> [SpecIssue] {
+    private func templateIssues(in task: TaskSpec, params: Set<String>, dag: DAG, locations: [String: SpecNode.Position]) -> [SpecIssue] {
         let mark = locations["tasks.\(task.name)"]
         var issues: [SpecIssue] = []
         // Ancestors only when a template names a task: computing them for every task of a

@@ -1,12 +1,16 @@
 import Foundation
 
 extension TaskSpec {
-    /// Every string of the task that may hold templates, with its path in the spec: the
-    /// command's items and every string inside `with`.
+    /// Every string of the task that holds a template (`{{`), with its path in the spec: the
+    /// command's items and the strings inside `with`. A string without `{{` has neither
+    /// references nor template errors, and most have none: their paths are not built.
     public var templateTexts: [(path: String, text: String)] {
-        var texts = (command ?? []).enumerated().map { (path: "tasks.\(name).command[\($0.offset)]", text: $0.element) }
+        var texts: [(path: String, text: String)] = []
+        for (index, item) in (command ?? []).enumerated() where Template.mayHoldTemplate(item) {
+            texts.append((path: "tasks.\(name).command[\(index)]", text: item))
+        }
         for (key, value) in with.sorted(by: { $0.key < $1.key }) {
-            texts += Self.strings(in: value, path: "tasks.\(name).with.\(key)")
+            texts += Self.strings(in: value, path: "tasks.\(name).with.\(key)").filter { Template.mayHoldTemplate($0.text) }
         }
         return texts
     }

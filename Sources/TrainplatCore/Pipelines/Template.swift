@@ -105,6 +105,11 @@ public enum Template {
         }
     }
 
+    /// Whether `text` opens an expression (`{{`) at all; text that does not is all literal.
+    public static func mayHoldTemplate(_ text: String) -> Bool {
+        firstPair(of: UInt8(ascii: "{"), in: text[...]) != nil
+    }
+
     /// Where `byte` first appears twice in a row (`{{`, `}}`), by a plain scan of the bytes:
     /// Foundation's `range(of:)` (through CFString) and the standard library's generic
     /// `firstRange(of:)` each cost a tenth of validating a 10,000-task spec.

@@ -1,0 +1,247 @@
+// libyaml, which Yams compiles as its C target; SwiftPM makes a dependency's C modules
+// importable by the targets that depend on it.
+import CYaml
+import Yams
+
+/// One node of a spec document, composed straight from libyaml's events. Yams' own
+/// composer built a `Node` per event with a `Tag` object, a resolver and a hashed
+/// duplicate-key check: two fifths of validating a 10,000-task spec. Typed reads of
+/// scalars (`int`, `bool`, ...) still go through Yams' constructors, so YAML typing is
+/// exactly what it was (`on` is true, `0x1F` is 31, quoted text stays text).
+enum SpecNode {
+    case scalar(Scalar)
+    case sequence([SpecNode], Position)
+    case mapping([(key: SpecNode, value: SpecNode)], Position)
+
+    /// Where a node starts in the text, 1-based.
+    struct Position: Sendable, Hashable {
+        let line: Int
+        let column: Int
+    }
+
+    struct Scalar {
+        let text: String
+        let style: Node.Scalar.Style
+        /// The explicit tag (`!!str 3`), or `!!str` for a quoted scalar, as Yams records it.
+        let tag: String?
+        let position: Position
+
+        /// The scalar as Yams would have composed it, for its constructors.
+        var yamsNode: Node {
+            .scalar(Node.Scalar(text, Tag(tag.map(Tag.Name.init(rawValue:)) ?? .implicit), style))
+        }
+    }
+
+    var position: Position {
+        switch self {
+        case .scalar(let scalar): scalar.position
+        case .sequence(_, let position), .mapping(_, let position): position
+        }
+    }
+
+    /// The text of a scalar; nil for collections.
+    var string: String? {
+        if case .scalar(let scalar) = self { return scalar.text }
+        return nil
+    }
+
+    var int: Int? { scalarNode?.int }
+    var bool: Bool? { scalarNode?.bool }
+
+    private var scalarNode: Node? {
+        if case .scalar(let scalar) = self { return scalar.yamsNode }
+        return nil
+    }
+}
+
+/// Composes a `SpecNode` tree from YAML (or JSON) text. Aliases are resolved; duplicate
+/// keys, more than one document, nesting past `maxDepth` and aliases that expand past
+/// `maxExpandedNodes` are problems with a position, never a crash or an exhausted memory.
+struct SpecDocumentReader {
+    static let maxDepth = 64
+    static let maxExpandedNodes = 1_000_000
+
+    struct Problem: Error {
+        let message: String
+        let position: SpecNode.Position?
+    }
+
+    /// Every duplicate key of a document, or its first syntax problem.
+    struct Problems: Error {
+        let all: [Problem]
+    }
+
+    /// The root node, nil for an empty document.
+    static func read(_ text: String) throws(Problems) -> SpecNode? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return nil }
+        let outcome: Result<SpecNode?, Problems> = bytes.withUnsafeBufferPointer { buffer in
+            var reader = SpecDocumentReader()
+            yaml_parser_initialize(&reader.parser)
+            defer { yaml_parser_delete(&reader.parser) }
+            yaml_parser_set_encoding(&reader.parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(&reader.parser, buffer.baseAddress, buffer.count)
+            do throws(Problem) {
+                let root = try reader.readStream()
+                return reader.duplicates.isEmpty ? .success(root) : .failure(Problems(all: reader.duplicates))
+            } catch {
+                return .failure(Problems(all: [error]))
+            }
+        }
+        return try outcome.get()
+    }
+
+    private var parser = yaml_parser_t()
+    private var anchors: [String: (node: SpecNode, size: Int)] = [:]
+    private var expandedNodes = 0
+    private var duplicates: [Problem] = []
+
+    private mutating func readStream() throws(Problem) -> SpecNode? {
+        try expect(YAML_STREAM_START_EVENT)
+        var event = try next()
+        defer { yaml_event_delete(&event) }
+        guard event.type == YAML_DOCUMENT_START_EVENT else { return nil }
+        let (root, _) = try readNode(try next(), depth: 0)
+        try expect(YAML_DOCUMENT_END_EVENT)
+        var after = try next()
+        defer { yaml_event_delete(&after) }
+        guard after.type == YAML_STREAM_END_EVENT else {
+            throw Problem(message: "not valid YAML/JSON: expected one document, found another", position: Self.position(after.start_mark))
+        }
+        return root
+    }
+
+    /// Reads the node that starts with `event` (which it releases); answers the node and
+    /// how many nodes it holds.
+    private mutating func readNode(_ first: yaml_event_t, depth: Int) throws(Problem) -> (SpecNode, Int) {
+        var event = first
+        defer { yaml_event_delete(&event) }
+        let position = Self.position(event.start_mark)
+        guard depth < Self.maxDepth else {
+            throw Problem(message: "spec nests deeper than \(Self.maxDepth) levels", position: position)
+        }
+        let read: (SpecNode, Int)
+        let anchor: UnsafeMutablePointer<UInt8>?
+        switch event.type {
+        case YAML_ALIAS_EVENT:
+            return try resolveAlias(Self.text(event.data.alias.anchor), at: position)
+        case YAML_SCALAR_EVENT:
+            let scalar = event.data.scalar
+            let tag = scalar.quoted_implicit == 1 ? Tag.Name.str.rawValue : Self.text(scalar.tag)
+            let style = Node.Scalar.Style(rawValue: numericCast(scalar.style.rawValue)) ?? .any
+            let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+            read = (.scalar(SpecNode.Scalar(text: text, style: style, tag: tag, position: position)), 1)
+            anchor = scalar.anchor
+        case YAML_SEQUENCE_START_EVENT:
+            read = try readSequence(at: position, depth: depth)
+            anchor = event.data.sequence_start.anchor
+        case YAML_MAPPING_START_EVENT:
+            read = try readMapping(at: position, depth: depth)
+            anchor = event.data.mapping_start.anchor
+        default:
+            throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: position)
+        }
+        if let name = Self.text(anchor) { anchors[name] = read }
+        return read
+    }
+
+    private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
+        var items: [SpecNode] = []
+        var size = 1
+        while true {
+            var event = try next()
+            if event.type == YAML_SEQUENCE_END_EVENT {
+                yaml_event_delete(&event)
+                return (.sequence(items, position), size)
+            }
+            let (item, itemSize) = try readNode(event, depth: depth + 1)
+            items.append(item)
+            size += itemSize
+        }
+    }
+
+    private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
+        var pairs: [(key: SpecNode, value: SpecNode)] = []
+        var size = 1
+        var seen = SeenKeys()
+        while true {
+            var event = try next()
+            if event.type == YAML_MAPPING_END_EVENT {
+                yaml_event_delete(&event)
+                return (.mapping(pairs, position), size)
+            }
+            let (key, keySize) = try readNode(event, depth: depth + 1)
+            let (value, valueSize) = try readNode(try next(), depth: depth + 1)
+            if let text = key.string, let first = seen.insert(text, at: key.position) {
+                let again = key.position
+                duplicates.append(Problem(
+                    message: "duplicate key '\(text)': it appears again at line \(again.line), column \(again.column)", position: first))
+            }
+            pairs.append((key, value))
+            size += keySize + valueSize
+        }
+    }
+
+    /// An alias shares its anchor's node; its size counts again, so a handful of aliases
+    /// nested in each other ("billion laughs") cannot expand into billions of values later.
+    private mutating func resolveAlias(_ name: String?, at position: SpecNode.Position) throws(Problem) -> (SpecNode, Int) {
+        guard let name, let anchored = anchors[name] else {
+            throw Problem(message: "not valid YAML/JSON: alias '*\(name ?? "")' names no anchor defined before it", position: position)
+        }
+        expandedNodes += anchored.size
+        guard expandedNodes <= Self.maxExpandedNodes else {
+            throw Problem(message: "aliases expand to more than \(Self.maxExpandedNodes) values", position: position)
+        }
+        return anchored
+    }
+
+    private mutating func next() throws(Problem) -> yaml_event_t {
+        var event = yaml_event_t()
+        guard yaml_parser_parse(&parser, &event) == 1 else {
+            let problem = parser.problem.map { String(cString: $0) }
+            throw Problem(message: "not valid YAML/JSON: \(problem ?? "unreadable input")", position: Self.position(parser.problem_mark))
+        }
+        return event
+    }
+
+    private mutating func expect(_ type: yaml_event_type_t) throws(Problem) {
+        var event = try next()
+        defer { yaml_event_delete(&event) }
+        guard event.type == type else {
+            throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: Self.position(event.start_mark))
+        }
+    }
+
+    private static func position(_ mark: yaml_mark_t) -> SpecNode.Position {
+        SpecNode.Position(line: mark.line + 1, column: mark.column + 1)
+    }
+
+    private static func text(_ pointer: UnsafeMutablePointer<UInt8>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+}
+
+/// The keys of one mapping read so far. Most mappings hold a handful of keys, where a scan
+/// of a short list beats hashing each key into a dictionary (a 10,000-task spec has
+/// 10,000 such mappings); a large one (`tasks:`) moves to a dictionary.
+private struct SeenKeys {
+    private static let scanLimit = 16
+    private var few: [(key: String, position: SpecNode.Position)] = []
+    private var many: [String: SpecNode.Position] = [:]
+
+    /// Records `key` at `position` unless it was seen; answers where it was first seen.
+    mutating func insert(_ key: String, at position: SpecNode.Position) -> SpecNode.Position? {
+        guard many.isEmpty else {
+            if let first = many[key] { return first }
+            many[key] = position
+            return nil
+        }
+        if let first = few.first(where: { $0.key == key }) { return first.position }
+        few.append((key, position))
+        if few.count == Self.scanLimit {
+            many = Dictionary(few, uniquingKeysWith: { first, _ in first })
+            few = []
+        }
+        return nil
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+import Yams
+
+@testable import TrainplatCore
+
+/// The spec's own YAML composer against Yams' composer (which it replaced for speed): the
+/// same documents are accepted, with the same scalars, styles, typed values and positions.
+@Suite("Spec document composer")
+struct SpecDocumentTests {
+    @Test func test_read_generatedAndMutatedSpecs_agreeWithYamsComposer() {
+        var random = SpecFuzzTests.Generator(state: 2_026_12_06)
+        var compared = 0
+        for round in 0..<800 {
+            var text = SpecFuzzTests.validSpec(&random)
+            for _ in 0..<(round % 4) { text = SpecFuzzTests.mutate(text, &random) }
+            let yams = Result { try Yams.compose(yaml: text, .basic) }
+            do {
+                let ours = try SpecDocumentReader.read(text)
+                switch (ours, yams) {
+                case (let ours?, .success(let yams?)):
+                    #expect(Self.mismatch(ours, yams, at: "") == nil, "\(Self.mismatch(ours, yams, at: "") ?? "")\n\(text)")
+                    compared += 1
+                case (nil, .success(nil)): break
+                default: Issue.record("we read \(String(describing: ours)), Yams \(yams):\n\(text)")
+                }
+            } catch {
+                #expect((try? yams.get()) == nil, "we reject what Yams accepts (\(error.all.map(\.message))):\n\(text)")
+                #expect(error.all.allSatisfy { $0.position != nil })
+            }
+        }
+        #expect(compared > 300)
+    }
+
+    @Test func test_read_anchorsTagsAndBlockScalars_agreeWithYamsComposer() throws {
+        let text = """
+            name: anchors
+            defaults: &args {epochs: 3, rate: 0.5, on: yes, hex: 0x1F, sexagesimal: 1:30, octal: 012, big: 1_000}
+            tasks:
+              a: {uses: learning.train, with: *args}
+              b:
+                command:
+                  - !!str 3
+                  - 'single'
+                  - "double\\ttab"
+                  - |
+                    literal
+                    block
+                  - >
+                    folded
+                    text
+                with: {text: !!str true, nothing: ~, empty: , nan: .NaN, inf: -.inf}
+            """
+        let ours = try #require(try SpecDocumentReader.read(text))
+        let yams = try #require(try Yams.compose(yaml: text, .basic))
+        #expect(Self.mismatch(ours, yams, at: "") == nil, "\(Self.mismatch(ours, yams, at: "") ?? "")")
+    }
+
+    @Test func test_read_duplicateKeys_areAllReportedWithBothPositions() {
+        let text = "name: a\ntasks:\n  t: {command: [x]}\n  u: {command: [x], command: [y]}\n  t: {command: [z]}\n"
+        let problems = Self.problems(text)
+        #expect(problems.map(\.message) == [
+            "duplicate key 'command': it appears again at line 4, column 21",
+            "duplicate key 't': it appears again at line 5, column 3",
+        ])
+        #expect(problems.map(\.position) == [SpecNode.Position(line: 4, column: 7), SpecNode.Position(line: 3, column: 3)])
+    }
+
+    @Test func test_read_aliasBomb_isRefusedBeforeItExpands() {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...9 { lines.append("a\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", "))]") }
+        let problems = Self.problems(lines.joined(separator: "\n"))
+        #expect(problems.first?.message == "aliases expand to more than \(SpecDocumentReader.maxExpandedNodes) values")
+        #expect(problems.first?.position?.line == 6)
+    }
+
+    @Test(arguments: [200, 100_000])
+    func test_read_deepNesting_isRefusedNotAStackOverflow(depth: Int) {
+        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let problem = Self.problems(text).first
+        // libyaml stops at its own nesting limit (1,000) before the reader sees that many levels.
+        let expected = depth < 1_000 ? "spec nests deeper than \(SpecDocumentReader.maxDepth) levels" : "Maximum nesting level reached"
+        #expect(problem?.message.contains(expected) == true, "\(String(describing: problem))")
+        #expect(problem?.position != nil)
+    }
+
+    @Test(arguments: [
+        ("a: *nowhere", "alias '*nowhere' names no anchor defined before it"),
+        ("a: 1\n---\nb: 2", "expected one document, found another"),
+        ("a: [1, 2", "not valid YAML/JSON: "),
+        ("a: \u{0}", "not valid YAML/JSON: "),
+    ])
+    func test_read_brokenDocuments_sayWhatAndWhere(text: String, expected: String) {
+        let problems = Self.problems(text)
+        #expect(problems.count == 1)
+        #expect(problems.first?.message.contains(expected) == true, "\(problems.map(\.message))")
+        #expect(problems.first?.position != nil)
+    }
+
+    @Test func test_read_emptyOrCommentOnlyText_isNoDocument() throws {
+        #expect(try SpecDocumentReader.read("") == nil)
+        #expect(try SpecDocumentReader.read("# nothing here\n") == nil)
+    }
+
+    private static func problems(_ text: String) -> [SpecDocumentReader.Problem] {
+        do {
+            _ = try SpecDocumentReader.read(text)
+            return []
+        } catch {
+            return error.all
+        }
+    }
+
+    /// The first difference between the two trees, or nil. Keys are compared as text: Yams'
+    /// duplicate check resolves each key's tag as a side effect (after it, `on` as a key no
+    /// longer reads as true), and the spec parser reads keys only as text.
+    private static func mismatch(_ ours: SpecNode, _ yams: Node, at path: String, isKey: Bool = false) -> String? {
+        if ours.position.line != yams.mark?.line || ours.position.column != yams.mark?.column {
+            return "\(path): position \(ours.position) vs \(String(describing: yams.mark))"
+        }
+        switch (ours, yams) {
+        case (.scalar(let scalar), .scalar(let expected)):
+            let typed = scalar.yamsNode
+            if isKey { return scalar.text == expected.string && scalar.style == expected.style ? nil : "\(path): key '\(scalar.text)'" }
+            let same = scalar.text == expected.string && scalar.style == expected.style && typed.int == yams.int
+                && typed.bool == yams.bool && (typed.null == nil) == (yams.null == nil)
+                && (typed.float == yams.float || (typed.float?.isNaN == true && yams.float?.isNaN == true))
+            return same ? nil : "\(path): scalar '\(scalar.text)' types or styles differently from Yams' '\(expected.string)'"
+        case (.sequence(let items, _), .sequence(let expected)):
+            guard items.count == expected.count else { return "\(path): \(items.count) items vs \(expected.count)" }
+            return zip(items, expected).enumerated().lazy.compactMap { mismatch($0.element.0, $0.element.1, at: "\(path)[\($0.offset)]") }.first
+        case (.mapping(let pairs, _), .mapping(let expected)):
+            guard pairs.count == expected.count else { return "\(path): \(pairs.count) keys vs \(expected.count)" }
+            return zip(pairs, expected).lazy.compactMap {
+                mismatch($0.0.key, $0.1.key, at: "\(path).key", isKey: true) ?? mismatch($0.0.value, $0.1.value, at: "\(path).\($0.0.key.string ?? "?")")
+            }.first
+        default:
+            return "\(path): \(ours) vs \(yams)"
+        }
+    }
+}
