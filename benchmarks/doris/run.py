@@ -4,7 +4,10 @@ SQLite. Snapshots carry 20 JSON features (10 numeric, 10 categorical).
 
 Each measurement runs in its own child process: throughput is rows / wall time of the
 extraction (median of --repeats), peak memory is the child's ru_maxrss (which includes the
-interpreter and its imports: pandas for the baseline, pyarrow/sqlalchemy for ours). The
+interpreter and its imports: pandas for the baseline, pyarrow/sqlalchemy for ours). CPU is
+the child's user + system time over the same span, all its threads (a MariaDB server's own
+time is not in it), and load the 1-minute load average as each child started: on a machine
+shared with other work the CPU ratio moves far less than the wall-time ratio. The
 scaling row runs ours at 5x --rows from SQLite once and compares peak memory with 1x.
 
     eval "$(scripts/services.sh)"        # MariaDB (TRAINPLAT_TEST_MARIADB_URL)
@@ -164,12 +167,30 @@ def child(args: argparse.Namespace) -> None:
     else:
         import pandas  # noqa: F401
         import sqlalchemy  # noqa: F401
+    load = os.getloadavg()[0]
+    cpu_before = cpu_seconds()
     began = time.perf_counter()
     count = function(args.kind, args.where, out)
     seconds = time.perf_counter() - began
+    cpu = cpu_seconds() - cpu_before
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     subprocess.run(["rm", "-rf", str(out)], check=True)
-    print(json.dumps({"rows": count, "seconds": seconds, "peak_mib": peak_kib / 1024}))
+    print(
+        json.dumps(
+            {
+                "rows": count,
+                "seconds": seconds,
+                "cpu_s": cpu,
+                "load": load,
+                "peak_mib": peak_kib / 1024,
+            }
+        )
+    )
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(method: str, kind: str, where: str) -> dict[str, float]:
@@ -185,7 +206,10 @@ def median_of(method: str, kind: str, where: str, repeats: int) -> dict[str, flo
     return {
         "rows": runs[0]["rows"],
         "rows_per_s": statistics.median(run["rows"] / run["seconds"] for run in runs),
+        "cpu_s": statistics.median(run["cpu_s"] for run in runs),
         "peak_mib": statistics.median(run["peak_mib"] for run in runs),
+        "load_min": min(run["load"] for run in runs),
+        "load_max": max(run["load"] for run in runs),
     }
 
 
@@ -219,9 +243,11 @@ def main() -> None:
             sources.append(("mariadb", mariadb_url))
         print()
         print(f"{args.rows} rows, 20 JSON features; median of {args.repeats}; peak = child maxrss")
+        print("CPU = child user + system s (not a server's); load = 1-min average at child start")
         header = (
             f"{'source':8} {'ours rows/s':>12} {'base rows/s':>12} {'speed-up':>9} "
-            f"{'ours MiB':>9} {'base MiB':>9} {'mem ratio':>9}"
+            f"{'ours CPU s':>10} {'base CPU s':>10} {'CPU ratio':>9} "
+            f"{'ours MiB':>9} {'base MiB':>9} {'mem ratio':>9} {'load':>9}"
         )
         print(header)
         print("-" * len(header))
@@ -230,11 +256,17 @@ def main() -> None:
             base = median_of("baseline", kind, where, args.repeats)
             if ours["rows"] != base["rows"]:
                 raise SystemExit(f"row counts differ: {ours['rows']} vs {base['rows']}")
+            load = (
+                min(ours["load_min"], base["load_min"]),
+                max(ours["load_max"], base["load_max"]),
+            )
             print(
                 f"{kind:8} {ours['rows_per_s']:12,.0f} {base['rows_per_s']:12,.0f} "
                 f"{ours['rows_per_s'] / base['rows_per_s']:8.1f}x "
+                f"{ours['cpu_s']:10.1f} {base['cpu_s']:10.1f} "
+                f"{base['cpu_s'] / ours['cpu_s']:8.1f}x "
                 f"{ours['peak_mib']:9.0f} {base['peak_mib']:9.0f} "
-                f"{ours['peak_mib'] / base['peak_mib']:9.2f}",
+                f"{ours['peak_mib'] / base['peak_mib']:9.2f} {load[0]:4.1f}-{load[1]:<4.1f}",
                 flush=True,
             )
         if not args.no_scaling:
@@ -246,7 +278,8 @@ def main() -> None:
                 f"\nscaling (ours, SQLite): peak {one['peak_mib']:.0f} MiB at {args.rows} rows, "
                 f"{five['peak_mib']:.0f} MiB at {5 * args.rows} rows: "
                 f"{five['peak_mib'] / one['peak_mib']:.2f}x "
-                f"({five['rows'] / five['seconds']:,.0f} rows/s at 5x)"
+                f"({five['rows'] / five['seconds']:,.0f} rows/s at 5x; "
+                f"load {one['load']:.1f} / {five['load']:.1f})"
             )
     finally:
         subprocess.run(["rm", "-rf", str(folder)], check=True)
