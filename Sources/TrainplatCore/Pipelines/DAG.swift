@@ -12,11 +12,12 @@ public struct DAG: Sendable {
     public init(edges: [(task: String, needs: [String])]) {
         tasks = edges.map(\.task)
         let known = Set(tasks)
-        var upstream: [String: [String]] = [:]
-        var downstream: [String: [String]] = [:]
+        var upstream: [String: [String]] = .init(minimumCapacity: tasks.count)
+        var downstream: [String: [String]] = .init(minimumCapacity: tasks.count)
         for (task, needs) in edges {
-            upstream[task] = needs.filter(known.contains)
-            for need in needs where known.contains(need) { downstream[need, default: []].append(task) }
+            let knownNeeds = needs.filter(known.contains)
+            upstream[task] = knownNeeds
+            for need in knownNeeds { downstream[need, default: []].append(task) }
         }
         self.upstream = upstream
         self.downstream = downstream
@@ -41,13 +42,13 @@ public struct DAG: Sendable {
     /// One cycle as a closed path (`["a", "b", "c", "a"]`), or nil when the graph is acyclic.
     public func findCycle() -> [String]? {
         enum Mark { case visiting, done }
-        var marks: [String: Mark] = [:]
+        var marks: [String: Mark] = .init(minimumCapacity: tasks.count)
         for start in tasks where marks[start] == nil {
             // Iterative DFS: specs may be deep chains that would overflow a recursive walk.
-            var stack: [(task: String, next: Int)] = [(start, 0)]
+            // Each frame keeps its task's children, looked up once.
+            var stack: [(task: String, children: [String], next: Int)] = [(start, downstream[start] ?? [], 0)]
             marks[start] = .visiting
-            while let (task, index) = stack.last {
-                let children = downstream[task] ?? []
+            while let (task, children, index) = stack.last {
                 guard index < children.count else {
                     marks[task] = .done
                     stack.removeLast()
@@ -63,7 +64,7 @@ public struct DAG: Sendable {
                 case .done: continue
                 case nil:
                     marks[child] = .visiting
-                    stack.append((child, 0))
+                    stack.append((child, downstream[child] ?? [], 0))
                 }
             }
         }

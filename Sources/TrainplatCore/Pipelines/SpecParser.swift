@@ -213,54 +213,60 @@ extension SpecParser {
         locations[path()] = node.position
     }
 
-    private mutating func orderedMapping(_ node: SpecNode, path: String) -> [(key: String, value: SpecNode)]? {
+    /// Paths are built only for an issue or a recorded position: building each field's
+    /// path up front was a tenth of parsing a valid 10,000-task spec.
+    private static func join(_ path: String, _ key: String) -> String {
+        path.isEmpty ? key : "\(path).\(key)"
+    }
+
+    private mutating func orderedMapping(_ node: SpecNode, path: @autoclosure () -> String) -> [(key: String, value: SpecNode)]? {
         guard case .mapping(let pairs, _) = node else {
-            issue(path, "expected a mapping", node)
+            issue(path(), "expected a mapping", node)
             return nil
         }
-        // Duplicate keys never get here: the YAML composer rejects them (see syntaxIssues).
+        // Duplicate keys never get here: SpecDocumentReader reports them.
         var result: [(key: String, value: SpecNode)] = []
         for (keyNode, value) in pairs {
             guard let key = keyNode.string else {
-                issue(path, "keys must be strings", keyNode)
+                issue(path(), "keys must be strings", keyNode)
                 continue
             }
-            record(path.isEmpty ? key : "\(path).\(key)", value)
+            record(Self.join(path(), key), value)
             result.append((key, value))
         }
         return result
     }
 
-    private mutating func mapping(_ node: SpecNode, path: String) -> Fields? {
-        orderedMapping(node, path: path).map(Fields.init(pairs:))
+    private mutating func mapping(_ node: SpecNode, path: @autoclosure () -> String) -> Fields? {
+        orderedMapping(node, path: path()).map(Fields.init(pairs:))
     }
 
-    private mutating func rejectUnknownKeys(_ fields: Fields, allowed: [String], path: String) {
+    private mutating func rejectUnknownKeys(_ fields: Fields, allowed: [String], path: @autoclosure () -> String) {
         for key in fields.keys.filter({ !allowed.contains($0) }).sorted() {
             let expected = allowed.sorted().joined(separator: ", ")
-            issue(path.isEmpty ? key : "\(path).\(key)", "unknown key '\(key)' (expected one of: \(expected))", fields[key])
+            issue(Self.join(path(), key), "unknown key '\(key)' (expected one of: \(expected))", fields[key])
         }
     }
 
-    private mutating func string(_ node: SpecNode, path: String) -> String? {
+    private mutating func string(_ node: SpecNode, path: @autoclosure () -> String) -> String? {
         guard case .scalar(let scalar) = node else {
-            issue(path, "expected a string", node)
+            issue(path(), "expected a string", node)
             return nil
         }
         return scalar.text
     }
 
-    private mutating func requiredString(_ node: SpecNode?, path: String) -> String? {
+    private mutating func requiredString(_ node: SpecNode?, path: @autoclosure () -> String) -> String? {
         guard let node else {
-            issues.append(SpecIssue(path: path, message: "required field is missing"))
+            issues.append(SpecIssue(path: path(), message: "required field is missing"))
             return nil
         }
-        return string(node, path: path)
+        return string(node, path: path())
     }
 
     /// A list of strings; a lone scalar counts as a one-element list (or, for `needs`, a
     /// comma-separated list).
-    private mutating func stringList(_ node: SpecNode, path: String, splitScalar: Bool = true) -> [String]? {
+    private mutating func stringList(_ node: SpecNode, path: @autoclosure () -> String, splitScalar: Bool = true) -> [String]? {
         switch node {
         case .scalar(let scalar):
             guard splitScalar else { return [scalar.text] }
@@ -269,46 +275,46 @@ extension SpecParser {
             var result: [String] = []
             for (index, item) in items.enumerated() {
                 guard case .scalar(let scalar) = item else {
-                    issue("\(path)[\(index)]", "expected a string", item)
+                    issue("\(path())[\(index)]", "expected a string", item)
                     continue
                 }
-                record("\(path)[\(index)]", item)
+                record("\(path())[\(index)]", item)
                 result.append(scalar.text)
             }
             return result
         default:
-            issue(path, "expected a list of strings", node)
+            issue(path(), "expected a list of strings", node)
             return nil
         }
     }
 
-    private mutating func positiveInt(_ node: SpecNode, path: String) -> Int? {
+    private mutating func positiveInt(_ node: SpecNode, path: @autoclosure () -> String) -> Int? {
         guard let value = node.int, value >= 1 else {
-            issue(path, "expected a whole number of at least 1, got '\(node.string ?? "?")'", node)
+            issue(path(), "expected a whole number of at least 1, got '\(node.string ?? "?")'", node)
             return nil
         }
         return value
     }
 
-    private mutating func positiveOrZeroInt(_ node: SpecNode, path: String) -> Int? {
+    private mutating func positiveOrZeroInt(_ node: SpecNode, path: @autoclosure () -> String) -> Int? {
         guard let value = node.int, value >= 0 else {
-            issue(path, "expected a whole number of at least 0, got '\(node.string ?? "?")'", node)
+            issue(path(), "expected a whole number of at least 0, got '\(node.string ?? "?")'", node)
             return nil
         }
         return value
     }
 
-    private mutating func bool(_ node: SpecNode, path: String) -> Bool? {
+    private mutating func bool(_ node: SpecNode, path: @autoclosure () -> String) -> Bool? {
         guard let value = node.bool else {
-            issue(path, "expected true or false, got '\(node.string ?? "?")'", node)
+            issue(path(), "expected true or false, got '\(node.string ?? "?")'", node)
             return nil
         }
         return value
     }
 
-    private mutating func duration(_ node: SpecNode, path: String) -> Double? {
+    private mutating func duration(_ node: SpecNode, path: @autoclosure () -> String) -> Double? {
         guard let seconds = Quantities.durationSeconds(node.string ?? "") else {
-            issue(path, "'\(node.string ?? "?")' is not a duration (e.g. 30s, 5m, 2h, 1h30m)", node)
+            issue(path(), "'\(node.string ?? "?")' is not a duration (e.g. 30s, 5m, 2h, 1h30m)", node)
             return nil
         }
         return seconds
