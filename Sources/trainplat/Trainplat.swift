@@ -81,8 +81,8 @@ struct PipelineCommand: AsyncParsableCommand {
                 throw ValidationError("cannot read '\(file)' as UTF-8 text")
             }
             do {
-                let spec = try SpecParser.parse(text, knownPrograms: TaskPrograms.builtIn)
-                print("\(file): valid pipeline '\(spec.name)' with \(spec.tasks.count) tasks (spec hash \(spec.contentHash().prefix(12)))")
+                let valid = try SpecParser.validate(text, knownPrograms: TaskPrograms.builtIn)
+                print("\(file): valid pipeline '\(valid.spec.name)' with \(valid.spec.tasks.count) tasks (spec hash \(valid.contentHash.prefix(12)))")
             } catch {
                 FileHandle.standardError.write(Data("\(file): \(error.description)\n".utf8))
                 throw ExitCode(1)

@@ -55,8 +55,8 @@ struct PipelineController {
     @Sendable func validate(request: Request, context: AppRequestContext) async throws -> JSONResponse<SpecValidationDTO> {
         _ = try context.requireIdentity()
         let body = try await request.body.collect(upTo: SpecParser.maxSpecBytes + 1)
-        let spec = try SpecParser.parse(String(buffer: body), knownPrograms: TaskPrograms.builtIn)
-        return JSONResponse(SpecValidationDTO(valid: true, name: spec.name, tasks: spec.tasks.count, specHash: spec.contentHash()))
+        let valid = try SpecParser.validate(String(buffer: body), knownPrograms: TaskPrograms.builtIn)
+        return JSONResponse(SpecValidationDTO(valid: true, name: valid.spec.name, tasks: valid.spec.tasks.count, specHash: valid.contentHash))
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<PipelineDTO>> {

@@ -16,9 +16,8 @@ struct PipelineService: Sendable {
     /// Validates `text` and stores it as a new version, or returns the existing version with
     /// the same canonical hash. Nothing is stored when validation fails.
     func register(specText text: String, projectID: UUID, userID: UUID) async throws -> Registered {
-        let spec = try SpecParser.parse(text, knownPrograms: TaskPrograms.builtIn)
-        let canonical = spec.canonicalJSON()
-        let hash = ContentHash.sha256(canonical)
+        let valid = try SpecParser.validate(text, knownPrograms: TaskPrograms.builtIn)
+        let (spec, canonical, hash) = (valid.spec, valid.canonicalJSON, valid.contentHash)
         return try await database.transaction { database in
             let pipeline = try await findOrCreatePipeline(spec: spec, projectID: projectID, userID: userID, on: database)
             let pipelineID = try pipeline.requireID()

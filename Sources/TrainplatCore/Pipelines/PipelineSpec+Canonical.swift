@@ -6,6 +6,18 @@
 /// The spec writes its own fields, in sorted order, straight to the bytes. Building a
 /// `JSONValue` tree of dictionaries first and sorting each object's keys was a quarter of
 /// validating a 10,000-task spec.
+/// A spec that passed validation, with its canonical form and that form's SHA-256.
+public struct ValidatedSpec: Sendable {
+    public let spec: PipelineSpec
+    public let canonicalJSON: String
+    public let contentHash: String
+
+    static func canonicalForm(of spec: PipelineSpec) -> (json: String, hash: String) {
+        let json = spec.canonicalJSON()
+        return (json, ContentHash.sha256(json))
+    }
+}
+
 extension PipelineSpec {
     public func canonicalJSON() -> String {
         var writer = CanonicalJSONWriter()
@@ -14,7 +26,7 @@ extension PipelineSpec {
     }
 
     public func contentHash() -> String {
-        ContentHash.sha256(canonicalJSON())
+        ValidatedSpec.canonicalForm(of: self).hash
     }
 
     /// The canonical form as a value, for comparing versions field by field: the canonical

@@ -23,11 +23,37 @@ public struct SpecParser {
     /// Parses and validates. Throws `SpecValidationError` listing all problems.
     /// `knownPrograms` is the set of built-in `uses` names the data plane provides.
     public static func parse(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> PipelineSpec {
+        try parse(text, knownPrograms: knownPrograms, whileCheckingTheGraph: nil as (@Sendable (PipelineSpec) -> Void)?).spec
+    }
+
+    /// `parse`, and the spec's canonical form and hash, which are written on a second thread
+    /// while the graph is checked: on two cores the three cost about what the check does.
+    public static func validate(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> ValidatedSpec {
+        let (spec, canonical) = try parse(text, knownPrograms: knownPrograms) { ValidatedSpec.canonicalForm(of: $0) }
+        let form = canonical ?? ValidatedSpec.canonicalForm(of: spec)
+        return ValidatedSpec(spec: spec, canonicalJSON: form.json, contentHash: form.hash)
+    }
+
+    /// Also answers `alongside` of the parsed spec, run on a second thread beside the graph
+    /// checks.
+    private static func parse<Alongside: Sendable>(
+        _ text: String, knownPrograms: Set<String>, whileCheckingTheGraph alongside: (@Sendable (PipelineSpec) -> Alongside)?
+    ) throws(SpecValidationError) -> (spec: PipelineSpec, alongside: Alongside?) {
         var parser = SpecParser()
-        let spec = parser.parseDocument(text)
-        if let spec {
+        let parsed = parser.parseDocument(text)
+        var extra: Alongside?
+        if let spec = parsed {
             let validator = SpecValidator(knownPrograms: knownPrograms)
-            var graphIssues = validator.issues(in: spec, locations: [:])
+            var graphIssues: [SpecIssue]
+            if let alongside {
+                let halves = Halves<Alongside>()
+                DispatchQueue.concurrentPerform(iterations: 2) { half in
+                    if half == 0 { halves.issues = validator.issues(in: spec, locations: [:]) } else { halves.alongside = alongside(spec) }
+                }
+                (graphIssues, extra) = (halves.issues, halves.alongside)
+            } else {
+                graphIssues = validator.issues(in: spec, locations: [:])
+            }
             if !graphIssues.isEmpty {
                 var locating = SpecParser(recordingLocations: true)
                 _ = locating.parseDocument(text)
@@ -35,8 +61,8 @@ public struct SpecParser {
             }
             parser.issues += graphIssues
         }
-        guard let spec, parser.issues.isEmpty else { throw SpecValidationError(issues: parser.issues) }
-        return spec
+        guard let parsed, parser.issues.isEmpty else { throw SpecValidationError(issues: parser.issues) }
+        return (parsed, extra)
     }
 
     /// Positions of the nodes seen, by path, so graph-level checks can report lines too.
@@ -337,6 +363,13 @@ extension SpecParser {
             return .object(Dictionary(pairs.map { ($0.key.string ?? "", jsonValue($0.value)) }, uniquingKeysWith: { first, _ in first }))
         }
     }
+}
+
+/// What the two halves of `parse`'s parallel step produced. Each half writes only its own
+/// field, and both are read after `concurrentPerform` has joined them.
+private final class Halves<Alongside>: @unchecked Sendable {
+    var issues: [SpecIssue] = []
+    var alongside: Alongside?
 }
 
 /// A mapping's fields by key. A spec's mappings hold a handful of keys, so a scan of the

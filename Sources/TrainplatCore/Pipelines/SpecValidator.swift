@@ -4,7 +4,7 @@ struct SpecValidator {
     let knownPrograms: Set<String>
 
     func issues(in spec: PipelineSpec, locations: [String: SpecNode.Position]) -> [SpecIssue] {
-        let names = Set(spec.tasks.map(\.name))
+        let dag = DAG(spec)
         var issues: [SpecIssue] = []
         func add(_ path: String, _ message: String) {
             let mark = locations[path] ?? locations[String(path.split(separator: "[").first ?? "")]
@@ -18,12 +18,11 @@ struct SpecValidator {
             for (index, need) in task.needs.enumerated() {
                 if need == task.name {
                     add("\(path).needs[\(index)]", "task '\(task.name)' cannot need itself")
-                } else if !names.contains(need) {
+                } else if !dag.contains(need) {
                     add("\(path).needs[\(index)]", "needs unknown task '\(need)'")
                 }
             }
         }
-        let dag = DAG(spec)
         if let cycle = dag.findCycle() {
             add("tasks.\(cycle[0]).needs", "dependency cycle: \(cycle.joined(separator: " -> "))")
             return issues

@@ -106,8 +106,21 @@ public enum Template {
     }
 
     /// Whether `text` opens an expression (`{{`) at all; text that does not is all literal.
+    /// Every string of every task is asked, so it scans the contiguous bytes directly.
     public static func mayHoldTemplate(_ text: String) -> Bool {
-        firstPair(of: UInt8(ascii: "{"), in: text[...]) != nil
+        let scanned = text.utf8.withContiguousStorageIfAvailable { bytes in
+            var afterBrace = false
+            for byte in bytes {
+                if byte == UInt8(ascii: "{") {
+                    if afterBrace { return true }
+                    afterBrace = true
+                } else {
+                    afterBrace = false
+                }
+            }
+            return false
+        }
+        return scanned ?? (firstPair(of: UInt8(ascii: "{"), in: text[...]) != nil)
     }
 
     /// Where `byte` first appears twice in a row (`{{`, `}}`), by a plain scan of the bytes:
@@ -177,13 +190,14 @@ public enum Template {
 /// Naming rules shared by tasks, params, outputs.
 public enum SpecNames {
     /// ASCII letters, digits, `_` and `-`, starting with a letter; at most 63 characters.
+    /// Checked on the UTF-8 bytes: any byte of a non-ASCII character fails every test.
     public static func isIdentifier(_ name: String) -> Bool {
-        let scalars = Array(name.unicodeScalars)
-        guard let first = scalars.first, scalars.count <= 63, isLetter(first) else { return false }
-        return scalars.allSatisfy { isLetter($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-" }
+        let bytes = name.utf8
+        guard let first = bytes.first, bytes.count <= 63, isLetter(first) else { return false }
+        return bytes.allSatisfy { isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
-    private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
-        ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+    private static func isLetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 }

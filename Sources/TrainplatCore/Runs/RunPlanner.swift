@@ -12,9 +12,9 @@ public struct RunPlanner: Sendable {
 
     /// New states for pending tasks whose upstream tasks have all finished.
     public func decisions(states: [String: TaskState]) -> [(task: String, next: TaskState)] {
-        dag.tasks.compactMap { task in
+        dag.tasks.enumerated().compactMap { position, task in
             guard states[task] == .pending else { return nil }
-            let needs = dag.upstream[task] ?? []
+            let needs = dag.upstream(at: position)
             // Stops at the first unfinished upstream task: on every tick, a wide layered run
             // has thousands of pending tasks, each needing a hundred that have not finished.
             guard needs.allSatisfy({ states[$0]?.isTerminal ?? true }) else { return nil }
