@@ -61,9 +61,7 @@ struct PipelineController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<Page<PipelineDTO>> {
         let identity = try context.requireIdentity()
-        // Only the listed columns: `config` mirrors the newest spec, which can be megabytes.
-        let columns = Pipeline.query(on: database).field(\.$id).field(\.$project.$id).field(\.$name).field(\.$version).field(\.$status)
-            .field(\.$createdAt)
+        let columns = Pipeline.queryWithoutConfig(on: database)
         let page = try await access.readable(columns.sort(\.$name), for: identity, project: \.$project.$id, page: try PageRequest(request))
         return JSONResponse(page.map(PipelineDTO.init))
     }
@@ -90,7 +88,7 @@ struct PipelineController {
 
     private func findPipeline(_ context: AppRequestContext, identity: Identity, action: Action) async throws -> Pipeline {
         let id = try Router<AppRequestContext>.uuid("id", in: context, resource: "pipeline")
-        guard let pipeline = try await Pipeline.find(id, on: database) else { throw NotFound(resource: "pipeline", id: id.uuidString) }
+        guard let pipeline = try await Pipeline.findWithoutConfig(id, on: database) else { throw NotFound(resource: "pipeline", id: id.uuidString) }
         try await access.require(identity, action, .pipeline, in: pipeline.$project.id, id: id.uuidString)
         return pipeline
     }

@@ -39,7 +39,7 @@ struct PipelineService: Sendable {
     }
 
     private func findOrCreatePipeline(spec: PipelineSpec, projectID: UUID, userID: UUID, on database: any Database) async throws -> Pipeline {
-        if let existing = try await Pipeline.query(on: database)
+        if let existing = try await Pipeline.queryWithoutConfig(on: database)
             .filter(\.$project.$id == projectID).filter(\.$name == spec.name).first()
         {
             return existing

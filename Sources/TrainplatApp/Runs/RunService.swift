@@ -5,6 +5,7 @@ import TrainplatCore
 /// Starts runs of an exact pipeline version: parameters checked, one pending task row per
 /// task, all in one transaction so a run is never half-created.
 struct RunService: Sendable {
+    static let rowsPerInsert = 500
     let database: any Database
     /// Checked before a run whose mounts write to managed volumes starts; nil: no quotas.
     var quotas: StorageQuotas? = nil
@@ -13,7 +14,7 @@ struct RunService: Sendable {
         versionID: UUID, params: [String: JSONValue], userID: UUID, logicalTime: Date = Date(), scheduledFor: Date? = nil
     ) async throws -> PipelineRun {
         guard let version = try await PipelineVersion.find(versionID, on: database),
-            let pipeline = try await Pipeline.find(version.$pipeline.id, on: database)
+            let pipeline = try await Pipeline.findWithoutConfig(version.$pipeline.id, on: database)
         else { throw NotFound(resource: "pipeline version", id: versionID.uuidString) }
         let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
         let resolved = try ParamValues.resolve(params, against: spec.params)
@@ -25,8 +26,11 @@ struct RunService: Sendable {
             run.scheduledFor = scheduledFor
             try await run.create(on: database)
             let runID = try run.requireID()
-            for task in spec.tasks {
-                try await TaskRun(runID: runID, name: task.name, maxAttempts: task.retries.count + 1).create(on: database)
+            // Many rows per INSERT instead of one statement per task, in slices that stay
+            // under SQLite's and PostgreSQL's limits on bound values per statement.
+            let rows = spec.tasks.map { TaskRun(runID: runID, name: $0.name, maxAttempts: $0.retries.count + 1) }
+            for start in stride(from: 0, to: rows.count, by: Self.rowsPerInsert) {
+                try await rows[start..<min(start + Self.rowsPerInsert, rows.count)].create(on: database)
             }
             return run
         }
