@@ -49,13 +49,19 @@ struct SchedulerQueries: Sendable {
 
     /// The active runs and their tasks' counts per state, in one statement: the database
     /// counts, a few rows per run come back, and each tick can tell whether its views of the
-    /// runs still hold (`RunViews`).
+    /// runs still hold (`RunViews`). The counts are grouped by `(run_id, status)` alone, so
+    /// SQLite reads them off that index without touching a task row; grouped by the run's
+    /// columns as well, it fetched every task row and sorted them, 4-5 ms a tick for a
+    /// 3,000-task run against 0.4 ms.
     func activeRuns() async throws -> [ActiveRun] {
         let rows = try await sql.raw("""
-            SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status AS task_status, COUNT(t.id) AS tasks
-            FROM \(ident: PipelineRun.schema) r LEFT JOIN \(ident: TaskRun.schema) t ON t.run_id = r.id
+            SELECT r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, c.status AS task_status, c.tasks
+            FROM \(ident: PipelineRun.schema) r LEFT JOIN (
+                SELECT run_id, status, COUNT(*) AS tasks FROM \(ident: TaskRun.schema)
+                WHERE run_id IN (SELECT id FROM \(ident: PipelineRun.schema) WHERE status IN (\(bind: RunState.queued.rawValue), \(bind: RunState.running.rawValue)))
+                GROUP BY run_id, status
+            ) c ON c.run_id = r.id
             WHERE r.status IN (\(bind: RunState.queued.rawValue), \(bind: RunState.running.rawValue))
-            GROUP BY r.id, r.status, r.pipeline_version_id, r.triggered_by, r.pipeline_id, t.status
             ORDER BY r.id
             """).all()
         var runs: [ActiveRun] = []
