@@ -29,6 +29,33 @@ struct RunPlannerTests {
         #expect(decisions.isEmpty)
     }
 
+    @Test func test_decisionsAfterFinishedTasks_lookOnlyAtWhatNeedsThem() throws {
+        let spec = try SpecParser.parse(
+            "name: p\ntasks:\n  a: {command: [x]}\n  b: {command: [x], needs: [a]}\n  c: {command: [x], needs: [a]}\n  d: {command: [x]}\n",
+            knownPrograms: [])
+        let planner = RunPlanner(spec: spec)
+        let states: [String: TaskState] = ["a": .succeeded, "b": .pending, "c": .pending, "d": .pending]
+        #expect(planner.decisions(states: states).map(\.task) == ["b", "c", "d"])
+        #expect(planner.decisions(states: states, after: ["a"]).map(\.task) == ["b", "c"])
+        #expect(planner.decisions(states: states, after: []).isEmpty)
+    }
+
+    /// Passing the tasks that have finished decides everything a whole pass decides, but the
+    /// tasks that need nothing (which a view's first, whole pass decides).
+    @Test func test_decisionsAfterEveryFinishedTask_matchAWholePass_onGeneratedRuns() throws {
+        var random = SpecFuzzTests.Generator(state: 61_206)
+        let states = TaskState.allCases
+        for _ in 0..<300 {
+            let spec = try SpecParser.parse(SpecFuzzTests.validSpec(&random), knownPrograms: SpecFuzzTests.programs)
+            let planner = RunPlanner(spec: spec)
+            let current = Dictionary(uniqueKeysWithValues: spec.tasks.map { ($0.name, states.randomElement(using: &random) ?? .pending) })
+            let finished = Set(current.filter(\.value.isTerminal).keys)
+            let whole = planner.decisions(states: current).filter { decision in !(spec.task(named: decision.task)?.needs.isEmpty ?? true) }
+            let after = planner.decisions(states: current, after: finished)
+            #expect(after.map(\.task) == whole.map(\.task) && after.map(\.next) == whole.map(\.next))
+        }
+    }
+
     @Test func test_outcome_isFailedWhenAnyTaskFailed_andNilWhileRunning() {
         #expect(RunPlanner.outcome(states: [.succeeded, .skipped]) == .succeeded)
         #expect(RunPlanner.outcome(states: [.succeeded, .upstreamFailed]) == .failed)

@@ -19,6 +19,10 @@ struct RunViews {
         private(set) var ids: [String: UUID] = [:]
         /// Retrying tasks, with when each may run again (nil: at once).
         private(set) var retrying: [String: Date?] = [:]
+        /// Tasks that reached a final state since the planner's last pass (`planned`), so the
+        /// next pass looks only at the tasks that need them; nil for a view just read, which
+        /// the planner passes over whole.
+        fileprivate(set) var finishedSincePlanning: Set<String>?
         fileprivate private(set) var counts: [String: Int] = [:]
         fileprivate let readAt = ContinuousClock.now
 
@@ -44,6 +48,7 @@ struct RunViews {
             counts[state.rawValue, default: 0] += 1
             states[name] = state
             retrying[name] = nil
+            if state.isTerminal { finishedSincePlanning?.insert(name) }
         }
     }
 
@@ -95,6 +100,12 @@ struct RunViews {
         views[runID] = view
         for (name, id) in view.ids { taskIndex[id] = (runID, name) }
         return view
+    }
+
+    /// The planner has passed over the run's view; the moves recorded from now on are the
+    /// next pass's to look at.
+    mutating func planned(_ runID: UUID) {
+        views[runID]?.finishedSincePlanning = []
     }
 
     /// Records that `taskID` is now in `state`; nil (not known) makes its run read again.

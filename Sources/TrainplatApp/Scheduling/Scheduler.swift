@@ -101,7 +101,9 @@ public struct Scheduler: Service {
             let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
             let planner = try await specs.planner(versionID: run.versionID, on: database)
             var moved = false
-            for decision in planner.decisions(states: view.states) {
+            let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
+            views.planned(run.id)
+            for decision in decisions {
                 guard let id = view.ids[decision.task] else { continue }
                 let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
                 let won = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)

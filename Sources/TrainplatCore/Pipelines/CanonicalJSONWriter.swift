@@ -43,6 +43,17 @@ struct CanonicalJSONWriter {
         self.value(value)
     }
 
+    /// An object of `items` keyed by their names, which must be unique.
+    mutating func member<Item>(_ key: String, byName items: [Item], name: (Item) -> String, write: (Item, inout Self) -> Void) {
+        self.key(key)
+        beginObject()
+        for item in items.sorted(by: { Self.precedes(name($0), name($1)) }) {
+            self.key(name(item))
+            write(item, &self)
+        }
+        endObject()
+    }
+
     /// A list of strings, without making each a `JSONValue` first.
     mutating func member(_ key: String, strings: [String]) {
         self.key(key)

@@ -40,6 +40,15 @@ public struct DAG: Sendable {
         needs[position].lazy.map { tasks[$0] }
     }
 
+    /// Positions of the tasks that need any of `tasks`, ascending, each once.
+    public func positionsNeeding(_ tasks: some Sequence<String>) -> [Int] {
+        var found: Set<Int> = []
+        for task in tasks {
+            if let position = positions[task] { found.formUnion(neededBy[position]) }
+        }
+        return found.sorted()
+    }
+
     /// Tasks in an order where each comes after all it needs; nil when there is a cycle.
     public func topologicalOrder() -> [String]? {
         var remaining = needs.map(\.count)

@@ -42,23 +42,9 @@ extension PipelineSpec {
         if schedule != nil { writer.member("catchup", .string(catchup.rawValue)) }
         if let concurrency { writer.member("concurrency", .int(concurrency)) }
         writer.member("name", .string(name))
-        if !params.isEmpty {
-            writer.key("params")
-            writer.beginObject()
-            for param in params.sorted(by: { CanonicalJSONWriter.precedes($0.name, $1.name) }) {
-                writer.key(param.name)
-                param.writeCanonical(to: &writer)
-            }
-            writer.endObject()
-        }
+        if !params.isEmpty { writer.member("params", byName: params, name: \.name) { $0.writeCanonical(to: &$1) } }
         if let schedule { writer.member("schedule", .string(schedule)) }
-        writer.key("tasks")
-        writer.beginObject()
-        for task in tasks.sorted(by: { CanonicalJSONWriter.precedes($0.name, $1.name) }) {
-            writer.key(task.name)
-            task.writeCanonical(to: &writer)
-        }
-        writer.endObject()
+        writer.member("tasks", byName: tasks, name: \.name) { $0.writeCanonical(to: &$1) }
         writer.endObject()
     }
 }

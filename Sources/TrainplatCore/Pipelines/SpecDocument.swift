@@ -148,28 +148,19 @@ struct SpecDocumentReader {
     private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
         var items: [SpecNode] = []
         var size = 1
-        while true {
-            var event = try next()
-            if event.type == YAML_SEQUENCE_END_EVENT {
-                yaml_event_delete(&event)
-                return (.sequence(items, position), size)
-            }
+        while let event = try next(unlessItIs: YAML_SEQUENCE_END_EVENT) {
             let (item, itemSize) = try readNode(event, depth: depth + 1)
             items.append(item)
             size += itemSize
         }
+        return (.sequence(items, position), size)
     }
 
     private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
         var pairs: [(key: SpecNode, value: SpecNode)] = []
         var size = 1
         var seen = SeenKeys()
-        while true {
-            var event = try next()
-            if event.type == YAML_MAPPING_END_EVENT {
-                yaml_event_delete(&event)
-                return (.mapping(pairs, position), size)
-            }
+        while let event = try next(unlessItIs: YAML_MAPPING_END_EVENT) {
             let (key, keySize) = try readNode(event, depth: depth + 1)
             let (value, valueSize) = try readNode(try next(), depth: depth + 1)
             if let text = key.string, let first = seen.insert(text, at: key.position) {
@@ -180,6 +171,7 @@ struct SpecDocumentReader {
             pairs.append((key, value))
             size += keySize + valueSize
         }
+        return (.mapping(pairs, position), size)
     }
 
     /// An alias shares its anchor's node; its size counts again, so a handful of aliases
@@ -202,6 +194,14 @@ struct SpecDocumentReader {
             throw Problem(message: "not valid YAML/JSON: \(problem ?? "unreadable input")", position: Self.position(parser.problem_mark))
         }
         return event
+    }
+
+    /// The next event, or nil (the event released) when it is `end`, which closes a collection.
+    private mutating func next(unlessItIs end: yaml_event_type_t) throws(Problem) -> yaml_event_t? {
+        var event = try next()
+        guard event.type == end else { return event }
+        yaml_event_delete(&event)
+        return nil
     }
 
     private mutating func expect(_ type: yaml_event_type_t) throws(Problem) {

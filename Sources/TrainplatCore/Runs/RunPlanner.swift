@@ -10,9 +10,15 @@ public struct RunPlanner: Sendable {
         rules = Dictionary(uniqueKeysWithValues: spec.tasks.map { ($0.name, $0.when) })
     }
 
-    /// New states for pending tasks whose upstream tasks have all finished.
-    public func decisions(states: [String: TaskState]) -> [(task: String, next: TaskState)] {
-        dag.tasks.enumerated().compactMap { position, task in
+    /// New states for pending tasks whose upstream tasks have all finished. With `finished`
+    /// (the tasks that reached a final state since the last pass whose decisions were
+    /// applied), only the tasks that need one of them are looked at: any other pending task
+    /// was decided then or still waits. A pass over every task of a 3,000-task chain on every
+    /// step was 8% of the scheduler's CPU. Without it every task is looked at.
+    public func decisions(states: [String: TaskState], after finished: Set<String>? = nil) -> [(task: String, next: TaskState)] {
+        let candidates = finished.map(dag.positionsNeeding) ?? Array(dag.tasks.indices)
+        return candidates.compactMap { position in
+            let task = dag.tasks[position]
             guard states[task] == .pending else { return nil }
             let needs = dag.upstream(at: position)
             // Stops at the first unfinished upstream task: on every tick, a wide layered run
