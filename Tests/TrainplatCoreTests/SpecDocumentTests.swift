@@ -74,14 +74,30 @@ struct SpecDocumentTests {
         #expect(problems.first?.position?.line == 6)
     }
 
-    @Test(arguments: [200, 100_000])
-    func test_read_deepNesting_isRefusedNotAStackOverflow(depth: Int) {
-        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
-        let problem = Self.problems(text).first
-        // libyaml stops at its own nesting limit (1,000) before the reader sees that many levels.
-        let expected = depth < 1_000 ? "spec nests deeper than \(SpecDocumentReader.maxDepth) levels" : "Maximum nesting level reached"
-        #expect(problem?.message.contains(expected) == true, "\(String(describing: problem))")
+    @Test func test_read_deepNesting_isRefusedNotAStackOverflow() {
+        let depth = 100_000
+        let problem = Self.problems(String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).first
+        // libyaml stops at its own nesting limit, which the reader's equals.
+        #expect(problem?.message.contains("Maximum nesting level reached") == true, "\(String(describing: problem))")
         #expect(problem?.position != nil)
+    }
+
+    @Test func test_read_aliasNestedPastTheDepthLimit_isRefused_whereItStands() {
+        // Each half is nested well within the limit; the alias puts one inside the other.
+        let half = 600
+        let text = "a: &deep " + String(repeating: "[", count: half) + "x" + String(repeating: "]", count: half)
+            + "\nb: " + String(repeating: "[", count: half) + "*deep" + String(repeating: "]", count: half) + "\n"
+        let problems = Self.problems(text)
+        #expect(problems.map(\.message) == ["spec nests deeper than \(SpecDocumentReader.maxDepth) levels (counting what its aliases stand for)"])
+        #expect(problems.first?.position == SpecNode.Position(line: 2, column: 4 + half))
+        let shallow = "a: &deep [[x]]\nb: [[*deep]]\n"
+        #expect(Self.problems(shallow).isEmpty)
+    }
+
+    @Test func test_read_badBytes_areLocatedByTheirOffset() {
+        let problem = Self.problems("name: x\ntasks: \u{1}\n").first
+        #expect(problem?.message.hasPrefix("not valid YAML/JSON: ") == true)
+        #expect(problem?.position == SpecNode.Position(line: 2, column: 8))
     }
 
     @Test(arguments: [

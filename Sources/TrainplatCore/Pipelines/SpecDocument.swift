@@ -55,10 +55,13 @@ enum SpecNode {
 }
 
 /// Composes a `SpecNode` tree from YAML (or JSON) text. Aliases are resolved; duplicate
-/// keys, more than one document, nesting past `maxDepth` and aliases that expand past
-/// `maxExpandedNodes` are problems with a position, never a crash or an exhausted memory.
+/// keys, more than one document, nesting past `maxDepth` (aliases included) and aliases
+/// that expand past `maxExpandedNodes` are problems with a position, never a crash or an
+/// exhausted memory.
 struct SpecDocumentReader {
-    static let maxDepth = 64
+    /// libyaml's own limit on written nesting, so every document it reads is read; an alias
+    /// may not nest its anchor's node deeper (the tree is walked recursively later on).
+    static let maxDepth = 1_000
     static let maxExpandedNodes = 1_000_000
 
     struct Problem: Error {
@@ -75,12 +78,20 @@ struct SpecDocumentReader {
     static func read(_ text: String) throws(Problems) -> SpecNode? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
+        // libyaml keeps pointers to its parser and to the input between calls: both live at
+        // fixed addresses until the parser is deleted.
+        let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+        parser.initialize(to: yaml_parser_t())
+        defer {
+            parser.deinitialize(count: 1)
+            parser.deallocate()
+        }
         let outcome: Result<SpecNode?, Problems> = bytes.withUnsafeBufferPointer { buffer in
-            var reader = SpecDocumentReader()
-            yaml_parser_initialize(&reader.parser)
-            defer { yaml_parser_delete(&reader.parser) }
-            yaml_parser_set_encoding(&reader.parser, YAML_UTF8_ENCODING)
-            yaml_parser_set_input_string(&reader.parser, buffer.baseAddress, buffer.count)
+            var reader = SpecDocumentReader(parser: parser, input: buffer)
+            yaml_parser_initialize(parser)
+            defer { yaml_parser_delete(parser) }
+            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
             do throws(Problem) {
                 let root = try reader.readStream()
                 return reader.duplicates.isEmpty ? .success(root) : .failure(Problems(all: reader.duplicates))
@@ -91,8 +102,9 @@ struct SpecDocumentReader {
         return try outcome.get()
     }
 
-    private var parser = yaml_parser_t()
-    private var anchors: [String: (node: SpecNode, size: Int)] = [:]
+    private let parser: UnsafeMutablePointer<yaml_parser_t>
+    private let input: UnsafeBufferPointer<UInt8>
+    private var anchors: [String: Composed] = [:]
     private var expandedNodes = 0
     private var duplicates: [Problem] = []
 
@@ -101,7 +113,7 @@ struct SpecDocumentReader {
         var event = try next()
         defer { yaml_event_delete(&event) }
         guard event.type == YAML_DOCUMENT_START_EVENT else { return nil }
-        let (root, _) = try readNode(try next(), depth: 0)
+        let root = try readNode(try next(), depth: 0).node
         try expect(YAML_DOCUMENT_END_EVENT)
         var after = try next()
         defer { yaml_event_delete(&after) }
@@ -111,26 +123,38 @@ struct SpecDocumentReader {
         return root
     }
 
-    /// Reads the node that starts with `event` (which it releases); answers the node and
-    /// how many nodes it holds.
-    private mutating func readNode(_ first: yaml_event_t, depth: Int) throws(Problem) -> (SpecNode, Int) {
+    /// A node read, with how many nodes it holds and how many levels deep it goes.
+    private struct Composed {
+        var node: SpecNode
+        var size = 1
+        var height = 1
+
+        /// Counts a child read into this collection.
+        mutating func add(_ child: Composed) {
+            size += child.size
+            height = max(height, child.height + 1)
+        }
+    }
+
+    /// Reads the node that starts with `event` (which it releases).
+    private mutating func readNode(_ first: yaml_event_t, depth: Int) throws(Problem) -> Composed {
         var event = first
         defer { yaml_event_delete(&event) }
         let position = Self.position(event.start_mark)
         guard depth < Self.maxDepth else {
             throw Problem(message: "spec nests deeper than \(Self.maxDepth) levels", position: position)
         }
-        let read: (SpecNode, Int)
+        let read: Composed
         let anchor: UnsafeMutablePointer<UInt8>?
         switch event.type {
         case YAML_ALIAS_EVENT:
-            return try resolveAlias(Self.text(event.data.alias.anchor), at: position)
+            return try resolveAlias(Self.text(event.data.alias.anchor), at: position, depth: depth)
         case YAML_SCALAR_EVENT:
             let scalar = event.data.scalar
             let tag = scalar.quoted_implicit == 1 ? Tag.Name.str.rawValue : Self.text(scalar.tag)
             let style = Node.Scalar.Style(rawValue: numericCast(scalar.style.rawValue)) ?? .any
             let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
-            read = (.scalar(SpecNode.Scalar(text: text, style: style, tag: tag, position: position)), 1)
+            read = Composed(node: .scalar(SpecNode.Scalar(text: text, style: style, tag: tag, position: position)))
             anchor = scalar.anchor
         case YAML_SEQUENCE_START_EVENT:
             read = try readSequence(at: position, depth: depth)
@@ -145,40 +169,48 @@ struct SpecDocumentReader {
         return read
     }
 
-    private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
+    private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var items: [SpecNode] = []
-        var size = 1
+        var read = Composed(node: .sequence([], position))
         while let event = try next(unlessItIs: YAML_SEQUENCE_END_EVENT) {
-            let (item, itemSize) = try readNode(event, depth: depth + 1)
-            items.append(item)
-            size += itemSize
+            let item = try readNode(event, depth: depth + 1)
+            items.append(item.node)
+            read.add(item)
         }
-        return (.sequence(items, position), size)
+        read.node = .sequence(items, position)
+        return read
     }
 
-    private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> (SpecNode, Int) {
+    private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var pairs: [(key: SpecNode, value: SpecNode)] = []
-        var size = 1
+        var read = Composed(node: .mapping([], position))
         var seen = SeenKeys()
         while let event = try next(unlessItIs: YAML_MAPPING_END_EVENT) {
-            let (key, keySize) = try readNode(event, depth: depth + 1)
-            let (value, valueSize) = try readNode(try next(), depth: depth + 1)
+            let keyRead = try readNode(event, depth: depth + 1)
+            let valueRead = try readNode(try next(), depth: depth + 1)
+            let (key, value) = (keyRead.node, valueRead.node)
             if let text = key.string, let first = seen.insert(text, at: key.position) {
                 let again = key.position
                 duplicates.append(Problem(
                     message: "duplicate key '\(text)': it appears again at line \(again.line), column \(again.column)", position: first))
             }
             pairs.append((key, value))
-            size += keySize + valueSize
+            read.add(keyRead)
+            read.add(valueRead)
         }
-        return (.mapping(pairs, position), size)
+        read.node = .mapping(pairs, position)
+        return read
     }
 
     /// An alias shares its anchor's node; its size counts again, so a handful of aliases
-    /// nested in each other ("billion laughs") cannot expand into billions of values later.
-    private mutating func resolveAlias(_ name: String?, at position: SpecNode.Position) throws(Problem) -> (SpecNode, Int) {
+    /// nested in each other ("billion laughs") cannot expand into billions of values later,
+    /// and its height counts from where it stands, so aliases cannot nest past `maxDepth`.
+    private mutating func resolveAlias(_ name: String?, at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         guard let name, let anchored = anchors[name] else {
             throw Problem(message: "not valid YAML/JSON: alias '*\(name ?? "")' names no anchor defined before it", position: position)
+        }
+        guard depth + anchored.height <= Self.maxDepth else {
+            throw Problem(message: "spec nests deeper than \(Self.maxDepth) levels (counting what its aliases stand for)", position: position)
         }
         expandedNodes += anchored.size
         guard expandedNodes <= Self.maxExpandedNodes else {
@@ -189,9 +221,12 @@ struct SpecDocumentReader {
 
     private mutating func next() throws(Problem) -> yaml_event_t {
         var event = yaml_event_t()
-        guard yaml_parser_parse(&parser, &event) == 1 else {
-            let problem = parser.problem.map { String(cString: $0) }
-            throw Problem(message: "not valid YAML/JSON: \(problem ?? "unreadable input")", position: Self.position(parser.problem_mark))
+        guard yaml_parser_parse(parser, &event) == 1 else {
+            let problem = parser.pointee.problem.map { String(cString: $0) }
+            // The reader (bad UTF-8, control characters) marks no position, only an offset.
+            let position = parser.pointee.error == YAML_READER_ERROR
+                ? positionOfByte(parser.pointee.problem_offset) : Self.position(parser.pointee.problem_mark)
+            throw Problem(message: "not valid YAML/JSON: \(problem ?? "unreadable input")", position: position)
         }
         return event
     }
@@ -210,6 +245,12 @@ struct SpecDocumentReader {
         guard event.type == type else {
             throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: Self.position(event.start_mark))
         }
+    }
+
+    private func positionOfByte(_ offset: Int) -> SpecNode.Position {
+        let before = input.prefix(max(0, offset))
+        let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+        return SpecNode.Position(line: before.count(where: { $0 == UInt8(ascii: "\n") }) + 1, column: before.count - lineStart + 1)
     }
 
     private static func position(_ mark: yaml_mark_t) -> SpecNode.Position {

@@ -116,9 +116,9 @@ public struct SpecParser {
     }
 
     private mutating func parseParams(_ fields: Fields) -> [ParamSpec] {
-        fields.keys.sorted().compactMap { name in
+        fields.pairs.sorted { $0.key < $1.key }.compactMap { name, node in
             let path = "params.\(name)"
-            guard let node = fields[name], let body = mapping(node, path: path) else { return nil }
+            guard let body = mapping(node, path: path) else { return nil }
             rejectUnknownKeys(body, allowed: ["type", "default", "values", "description"], path: path)
             if !SpecNames.isIdentifier(name) { issue(path, "parameter name '\(name)' is not a valid identifier", node) }
             guard let kindText = requiredString(body["type"], path: "\(path).type") else { return nil }
@@ -268,9 +268,11 @@ extension SpecParser {
     }
 
     private mutating func rejectUnknownKeys(_ fields: Fields, allowed: [String], path: @autoclosure () -> String) {
-        for key in fields.keys.filter({ !allowed.contains($0) }).sorted() {
-            let expected = allowed.sorted().joined(separator: ", ")
-            issue(Self.join(path(), key), "unknown key '\(key)' (expected one of: \(expected))", fields[key])
+        let unknown = fields.pairs.filter { !allowed.contains($0.key) }.sorted { $0.key < $1.key }
+        guard !unknown.isEmpty else { return }
+        let expected = allowed.sorted().joined(separator: ", ")
+        for (key, node) in unknown {
+            issue(Self.join(path(), key), "unknown key '\(key)' (expected one of: \(expected))", node)
         }
     }
 
@@ -372,15 +374,14 @@ private final class Halves<Alongside>: @unchecked Sendable {
     var alongside: Alongside?
 }
 
-/// A mapping's fields by key. A spec's mappings hold a handful of keys, so a scan of the
-/// pairs is cheaper than hashing them into a dictionary (one per task); keys are unique,
-/// since the document reader refuses duplicates.
+/// A mapping's fields by key. The parser looks up a fixed handful of keys in each mapping,
+/// where a scan of the pairs is cheaper than hashing them into a dictionary (one per task);
+/// whatever walks all of a mapping's keys reads `pairs` instead, so a mapping of many keys
+/// costs no scan per key. Keys are unique: the document reader refuses duplicates.
 private struct Fields {
     let pairs: [(key: String, value: SpecNode)]
 
     subscript(key: String) -> SpecNode? {
         pairs.first { $0.key == key }?.value
     }
-
-    var keys: [String] { pairs.map(\.key) }
 }

@@ -18,6 +18,21 @@ struct RunControlTests {
         try await PipelineRun.find(run.requireID(), on: app.database)?.status
     }
 
+    @Test func test_start_createsEveryTaskPending_inTheStoredSpecsOrder_acrossInsertSlices() async throws {
+        try await TestApp.with { app in
+            // setup: more tasks than one insert statement takes, written against name order
+            let count = RunService.rowsPerInsert + 7
+            let names = (0..<count).map { "t\(String(format: "%04d", count - $0))" }
+            let spec = "name: many\ntasks:\n" + names.map { "  \($0): {command: [echo]}\n" }.joined()
+            // act
+            let run = try await start(spec, app: app)
+            // check: a run starts from the stored version, whose canonical form sorts tasks by name
+            let tasks = try await TaskRunDTO.all(ofRun: run.requireID(), on: app.database)
+            #expect(tasks.map(\.name) == names.sorted())
+            #expect(tasks.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.maxAttempts == 1 && $0.progress == 0 })
+        }
+    }
+
     @Test func test_cancel_runningRun_stopsItsProcessAndCancelsEverything() async throws {
         try await TestApp.with { app in
             // setup
