@@ -99,7 +99,15 @@ public struct Scheduler: Service {
         for run in active {
             if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
             let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
-            let planner = try await specs.planner(versionID: run.versionID, on: database)
+            let planner: RunPlanner
+            do {
+                planner = try await specs.planner(versionID: run.versionID, on: database)
+            } catch let unreadable as SpecValidationError {
+                // Its spec cannot change, so the run cannot go on; it must not hold up the rest.
+                try await failRun(run.id, ids: view.ids.values, reason: "its pipeline version's spec no longer parses: \(unreadable)")
+                views.forget(run.id)
+                continue
+            }
             var moved = false
             let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
             views.planned(run.id)
@@ -120,6 +128,14 @@ public struct Scheduler: Service {
             if !moved { try await finishIfDone(runID: run.id, states: view.statesPresent) }
         }
         return active
+    }
+
+    /// Cancels the run's unfinished tasks and fails the run, saying why.
+    private func failRun(_ runID: UUID, ids: some Sequence<UUID>, reason: String) async throws {
+        for id in ids { _ = try await transitions.move(id, to: .cancelled, from: TaskState.cancelled.allowedSources, reason: reason) }
+        if try await transitions.moveRun(runID, to: .failed, from: [.queued, .running], reason: reason) {
+            logger.error("run failed: its spec cannot be read", metadata: ["run_id": "\(runID)", "reason": "\(reason)"])
+        }
     }
 
     private func finishIfDone(runID: UUID, states: [TaskState]) async throws {

@@ -29,6 +29,29 @@ struct SchedulerTests {
         }
     }
 
+    @Test func test_scheduler_runWhoseSpecNoLongerParses_failsAlone_othersFinish() async throws {
+        try await TestApp.with { app in
+            // setup: two runs; the stored spec of one is damaged behind the API's back
+            let broken = try await app.start(spec: "name: broken\ntasks:\n  a: {command: [echo]}\n  b: {needs: [a], command: [echo]}\n")
+            let healthy = try await app.start(spec: #"name: healthy\#ntasks:\#n  a: {command: [sh, -c, "echo '{}' > outputs.json"]}\#n"#)
+            try await app.database.sql.update(PipelineVersion.schema).set("spec", to: "tasks: [unclosed")
+                .where("id", .equal, broken.$version.id).run()
+            let database = app.database
+            // act
+            try await app.drive(until: {
+                let runs = try await PipelineRun.query(on: database).all()
+                return runs.allSatisfy(\.status.isTerminal)
+            }, timeout: .seconds(30))
+            // check
+            let runs = try await PipelineRun.query(on: database).all()
+            let failed = try #require(runs.first { $0.id == broken.id })
+            #expect(failed.status == .failed)
+            #expect(failed.reason?.contains("spec no longer parses") == true)
+            #expect(try await app.tasks(of: failed).values.allSatisfy { $0.status == .cancelled })
+            #expect(runs.first { $0.id == healthy.id }?.status == .succeeded)
+        }
+    }
+
     @Test func test_scheduler_failingTask_recordsExitCodeAndLastLogLine_andFailsDownstream() async throws {
         try await TestApp.with { app in
             // setup
