@@ -123,17 +123,22 @@ struct SpecDocumentReader {
         return root
     }
 
-    /// A node read, with how many nodes it holds and how many levels deep it goes.
-    private struct Composed {
-        var node: SpecNode
+    /// How many nodes a node holds and how many levels deep it goes.
+    private struct Measure {
         var size = 1
         var height = 1
 
         /// Counts a child read into this collection.
-        mutating func add(_ child: Composed) {
+        mutating func add(_ child: Measure) {
             size += child.size
             height = max(height, child.height + 1)
         }
+    }
+
+    /// A node read, with its measure.
+    private struct Composed {
+        let node: SpecNode
+        var measure = Measure()
     }
 
     /// Reads the node that starts with `event` (which it releases).
@@ -171,19 +176,18 @@ struct SpecDocumentReader {
 
     private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var items: [SpecNode] = []
-        var read = Composed(node: .sequence([], position))
+        var measure = Measure()
         while let event = try next(unlessItIs: YAML_SEQUENCE_END_EVENT) {
             let item = try readNode(event, depth: depth + 1)
             items.append(item.node)
-            read.add(item)
+            measure.add(item.measure)
         }
-        read.node = .sequence(items, position)
-        return read
+        return Composed(node: .sequence(items, position), measure: measure)
     }
 
     private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var pairs: [(key: SpecNode, value: SpecNode)] = []
-        var read = Composed(node: .mapping([], position))
+        var measure = Measure()
         var seen = SeenKeys()
         while let event = try next(unlessItIs: YAML_MAPPING_END_EVENT) {
             let keyRead = try readNode(event, depth: depth + 1)
@@ -195,11 +199,10 @@ struct SpecDocumentReader {
                     message: "duplicate key '\(text)': it appears again at line \(again.line), column \(again.column)", position: first))
             }
             pairs.append((key, value))
-            read.add(keyRead)
-            read.add(valueRead)
+            measure.add(keyRead.measure)
+            measure.add(valueRead.measure)
         }
-        read.node = .mapping(pairs, position)
-        return read
+        return Composed(node: .mapping(pairs, position), measure: measure)
     }
 
     /// An alias shares its anchor's node; its size counts again, so a handful of aliases
@@ -209,10 +212,10 @@ struct SpecDocumentReader {
         guard let name, let anchored = anchors[name] else {
             throw Problem(message: "not valid YAML/JSON: alias '*\(name ?? "")' names no anchor defined before it", position: position)
         }
-        guard depth + anchored.height <= Self.maxDepth else {
+        guard depth + anchored.measure.height <= Self.maxDepth else {
             throw Problem(message: "spec nests deeper than \(Self.maxDepth) levels (counting what its aliases stand for)", position: position)
         }
-        expandedNodes += anchored.size
+        expandedNodes += anchored.measure.size
         guard expandedNodes <= Self.maxExpandedNodes else {
             throw Problem(message: "aliases expand to more than \(Self.maxExpandedNodes) values", position: position)
         }
