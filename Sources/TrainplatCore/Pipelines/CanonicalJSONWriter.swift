@@ -57,12 +57,7 @@ struct CanonicalJSONWriter {
     /// A list of strings, without making each a `JSONValue` first.
     mutating func member(_ key: String, strings: [String]) {
         self.key(key)
-        bytes.append(UInt8(ascii: "["))
-        for (index, text) in strings.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            writeString(text)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        array(strings) { $0.writeString($1) }
     }
 
     mutating func value(_ value: JSONValue) {
@@ -72,18 +67,21 @@ struct CanonicalJSONWriter {
         case .int(let number): bytes += String(number).utf8
         case .double(let number): bytes += Self.number(number).utf8
         case .string(let text): writeString(text)
-        case .array(let items):
-            bytes.append(UInt8(ascii: "["))
-            for (index, item) in items.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                self.value(item)
-            }
-            bytes.append(UInt8(ascii: "]"))
+        case .array(let items): array(items) { $0.value($1) }
         case .object(let fields):
             beginObject()
             for field in fields.sorted(by: { Self.precedes($0.key, $1.key) }) { member(field.key, field.value) }
             endObject()
         }
+    }
+
+    private mutating func array<Element>(_ items: [Element], write: (inout Self, Element) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Whether `left` sorts before `right` by their UTF-8 bytes. Compares contiguous bytes

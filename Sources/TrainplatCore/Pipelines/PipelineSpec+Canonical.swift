@@ -1,11 +1,3 @@
-/// The canonical form of a spec: JSON with sorted keys, defaults made explicit, durations in
-/// seconds. It is itself a valid spec, so a stored version re-parses to the same `PipelineSpec`,
-/// and its SHA-256 is the version's identity: its bytes must never change for a spec that
-/// did not (a golden test pins them).
-///
-/// The spec writes its own fields, in sorted order, straight to the bytes. Building a
-/// `JSONValue` tree of dictionaries first and sorting each object's keys was a quarter of
-/// validating a 10,000-task spec.
 /// A spec that passed validation, with its canonical form and that form's SHA-256.
 public struct ValidatedSpec: Sendable {
     public let spec: PipelineSpec
@@ -18,6 +10,14 @@ public struct ValidatedSpec: Sendable {
     }
 }
 
+/// The canonical form of a spec: JSON with sorted keys, defaults made explicit, durations in
+/// seconds. It is itself a valid spec, so a stored version re-parses to the same `PipelineSpec`,
+/// and its SHA-256 is the version's identity: its bytes must never change for a spec that
+/// did not (a golden test pins them).
+///
+/// The spec writes its own fields, in sorted order, straight to the bytes. Building a
+/// `JSONValue` tree of dictionaries first and sorting each object's keys was a quarter of
+/// validating a 10,000-task spec.
 extension PipelineSpec {
     public func canonicalJSON() -> String {
         var writer = CanonicalJSONWriter()

@@ -23,46 +23,40 @@ public struct SpecParser {
     /// Parses and validates. Throws `SpecValidationError` listing all problems.
     /// `knownPrograms` is the set of built-in `uses` names the data plane provides.
     public static func parse(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> PipelineSpec {
-        try parse(text, knownPrograms: knownPrograms, whileCheckingTheGraph: nil as (@Sendable (PipelineSpec) -> Void)?).spec
+        var parser = SpecParser()
+        let spec = parser.parseDocument(text)
+        let issues = parser.issues + (spec.map { graphIssues(of: $0, text: text, knownPrograms: knownPrograms) } ?? [])
+        guard let spec, issues.isEmpty else { throw SpecValidationError(issues: issues) }
+        return spec
     }
 
     /// `parse`, and the spec's canonical form and hash, which are written on a second thread
     /// while the graph is checked: on two cores the three cost about what the check does.
     public static func validate(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> ValidatedSpec {
-        let (spec, canonical) = try parse(text, knownPrograms: knownPrograms) { ValidatedSpec.canonicalForm(of: $0) }
-        let form = canonical ?? ValidatedSpec.canonicalForm(of: spec)
-        return ValidatedSpec(spec: spec, canonicalJSON: form.json, contentHash: form.hash)
+        var parser = SpecParser()
+        guard let spec = parser.parseDocument(text) else { throw SpecValidationError(issues: parser.issues) }
+        let halves = Halves()
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            if half == 0 {
+                halves.graphIssues = graphIssues(of: spec, text: text, knownPrograms: knownPrograms)
+            } else {
+                halves.canonical = ValidatedSpec.canonicalForm(of: spec)
+            }
+        }
+        let issues = parser.issues + halves.graphIssues
+        guard issues.isEmpty else { throw SpecValidationError(issues: issues) }
+        return ValidatedSpec(spec: spec, canonicalJSON: halves.canonical.json, contentHash: halves.canonical.hash)
     }
 
-    /// Also answers `alongside` of the parsed spec, run on a second thread beside the graph
-    /// checks.
-    private static func parse<Alongside: Sendable>(
-        _ text: String, knownPrograms: Set<String>, whileCheckingTheGraph alongside: (@Sendable (PipelineSpec) -> Alongside)?
-    ) throws(SpecValidationError) -> (spec: PipelineSpec, alongside: Alongside?) {
-        var parser = SpecParser()
-        let parsed = parser.parseDocument(text)
-        var extra: Alongside?
-        if let spec = parsed {
-            let validator = SpecValidator(knownPrograms: knownPrograms)
-            var graphIssues: [SpecIssue]
-            if let alongside {
-                let halves = Halves<Alongside>()
-                DispatchQueue.concurrentPerform(iterations: 2) { half in
-                    if half == 0 { halves.issues = validator.issues(in: spec, locations: [:]) } else { halves.alongside = alongside(spec) }
-                }
-                (graphIssues, extra) = (halves.issues, halves.alongside)
-            } else {
-                graphIssues = validator.issues(in: spec, locations: [:])
-            }
-            if !graphIssues.isEmpty {
-                var locating = SpecParser(recordingLocations: true)
-                _ = locating.parseDocument(text)
-                graphIssues = validator.issues(in: spec, locations: locating.locations)
-            }
-            parser.issues += graphIssues
-        }
-        guard let parsed, parser.issues.isEmpty else { throw SpecValidationError(issues: parser.issues) }
-        return (parsed, extra)
+    /// The validator's issues, located in `text` when there are any (a second parse that
+    /// records every node's position, which a valid spec never pays for).
+    private static func graphIssues(of spec: PipelineSpec, text: String, knownPrograms: Set<String>) -> [SpecIssue] {
+        let validator = SpecValidator(knownPrograms: knownPrograms)
+        let issues = validator.issues(in: spec, locations: [:])
+        guard !issues.isEmpty else { return [] }
+        var locating = SpecParser(recordingLocations: true)
+        _ = locating.parseDocument(text)
+        return validator.issues(in: spec, locations: locating.locations)
     }
 
     /// Positions of the nodes seen, by path, so graph-level checks can report lines too.
@@ -367,11 +361,11 @@ extension SpecParser {
     }
 }
 
-/// What the two halves of `parse`'s parallel step produced. Each half writes only its own
+/// What the two halves of `validate`'s parallel step produced. Each half writes only its own
 /// field, and both are read after `concurrentPerform` has joined them.
-private final class Halves<Alongside>: @unchecked Sendable {
-    var issues: [SpecIssue] = []
-    var alongside: Alongside?
+private final class Halves: @unchecked Sendable {
+    var graphIssues: [SpecIssue] = []
+    var canonical = (json: "", hash: "")
 }
 
 /// A mapping's fields by key. The parser looks up a fixed handful of keys in each mapping,
