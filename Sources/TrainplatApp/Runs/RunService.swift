@@ -56,12 +56,18 @@ extension RunService {
     /// Cancels every unfinished task (running ones are stopped by their scheduler within one
     /// heartbeat) and the run. Returns false when the run had already finished.
     func cancel(runID: UUID, transitions: TaskTransitions) async throws -> Bool {
+        try await stop(runID: runID, as: .cancelled, reason: "cancelled", taskReason: "the run was cancelled", transitions: transitions)
+    }
+
+    /// Cancels every unfinished task and ends the run in `state` (cancelled, or failed when
+    /// the scheduler cannot go on with it), with the reasons given.
+    func stop(runID: UUID, as state: RunState, reason: String, taskReason: String, transitions: TaskTransitions) async throws -> Bool {
         let unfinished = try await TaskRun.query(on: database).filter(\.$run.$id == runID)
             .filter(\.$status ~~ [.pending, .ready, .running, .retrying]).all()
         for task in unfinished {
-            try await transitions.move(try task.requireID(), to: .cancelled, reason: "the run was cancelled")
+            try await transitions.move(try task.requireID(), to: .cancelled, reason: taskReason)
         }
-        return try await transitions.moveRun(runID, to: .cancelled, from: [.queued, .running], reason: "cancelled")
+        return try await transitions.moveRun(runID, to: state, from: [.queued, .running], reason: reason)
     }
 
     /// Runs a failed or cancelled run again from where it stopped: succeeded tasks keep their

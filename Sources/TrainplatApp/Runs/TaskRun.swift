@@ -35,16 +35,8 @@ final class TaskRun: Model, @unchecked Sendable {
 
     @Children(for: \.$task) var attempts: [TaskAttempt]
 
+    /// Rows are created by `RunService.start`, many to a statement.
     init() {}
-
-    init(runID: UUID, name: String, maxAttempts: Int) {
-        self.$run.id = runID
-        self.name = name
-        self.status = .pending
-        self.attemptCount = 0
-        self.maxAttempts = maxAttempts
-        self.progress = 0
-    }
 }
 
 /// One process start of a task: its exit, its reason and where its log lies.

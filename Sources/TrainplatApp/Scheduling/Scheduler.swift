@@ -104,7 +104,10 @@ public struct Scheduler: Service {
                 planner = try await specs.planner(versionID: run.versionID, on: database)
             } catch let unreadable as SpecValidationError {
                 // Its spec cannot change, so the run cannot go on; it must not hold up the rest.
-                try await failRun(run.id, ids: view.ids.values, reason: "its pipeline version's spec no longer parses: \(unreadable)")
+                let reason = "its pipeline version's spec no longer parses: \(unreadable)"
+                if try await RunService(database: database).stop(runID: run.id, as: .failed, reason: reason, taskReason: reason, transitions: transitions) {
+                    logger.error("run failed: its spec cannot be read", metadata: ["run_id": "\(run.id)", "reason": "\(reason)"])
+                }
                 views.forget(run.id)
                 continue
             }
@@ -128,14 +131,6 @@ public struct Scheduler: Service {
             if !moved { try await finishIfDone(runID: run.id, states: view.statesPresent) }
         }
         return active
-    }
-
-    /// Cancels the run's unfinished tasks and fails the run, saying why.
-    private func failRun(_ runID: UUID, ids: some Sequence<UUID>, reason: String) async throws {
-        for id in ids { _ = try await transitions.move(id, to: .cancelled, from: TaskState.cancelled.allowedSources, reason: reason) }
-        if try await transitions.moveRun(runID, to: .failed, from: [.queued, .running], reason: reason) {
-            logger.error("run failed: its spec cannot be read", metadata: ["run_id": "\(runID)", "reason": "\(reason)"])
-        }
     }
 
     private func finishIfDone(runID: UUID, states: [TaskState]) async throws {
