@@ -30,7 +30,8 @@ the fan-out: <= 1.5); trainplat vs Prefect: the ratio of their per-task overhead
 >= 10). Then spec validation of a 10,000-task layered DAG (100 layers x 100, each task needs
 two of the layer before), median of 5, through `POST /api/v1/pipelines/validate` (HTTP, auth,
 YAML parse, validation, canonical hash; no storage) and through `trainplat pipeline validate
-FILE` (the same plus process start and reading the file); goal < 100 ms.
+FILE` (the same plus process start, reading the file and the scheduler's first planning
+pass: which tasks are ready at the start); goal < 100 ms for validation and planning.
 """
 
 import argparse
