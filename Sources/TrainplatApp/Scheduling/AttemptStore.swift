@@ -13,7 +13,7 @@ struct AttemptStore: Sendable {
     private var sql: any SQLDatabase { database.sql }
 
     /// What an attempt needs to know of its task, the task's run and the run's pipeline.
-    struct Subject: Decodable, Sendable {
+    struct Subject: Sendable {
         let taskID: UUID
         let name: String
         let maxAttempts: Int
@@ -25,30 +25,55 @@ struct AttemptStore: Sendable {
         let logicalTime: Date
         let pipelineName: String
 
-        enum CodingKeys: String, CodingKey {
-            case taskID = "task_id", name, maxAttempts = "max_attempts", runID = "run_id", versionID = "pipeline_version_id"
-            case projectID = "project_id", userID = "triggered_by", params, logicalTime = "logical_time", pipelineName = "pipeline_name"
+        /// The task's part comes with its claim, the run's from `RunFacts`.
+        init(claim: TaskTransitions.Claim, run: RunFacts) {
+            (taskID, name, maxAttempts, runID) = (claim.taskID, claim.name, claim.maxAttempts, claim.runID)
+            (versionID, projectID, userID, params, logicalTime, pipelineName) =
+                (run.versionID, run.projectID, run.userID, run.params, run.logicalTime, run.pipelineName)
         }
     }
 
-    /// One attempt as the runner keeps it while the process runs.
-    struct Attempt: Sendable {
-        let id: UUID
-        let number: Int
-        let workDirectory: String
-        var logPath: String { workDirectory + "/task.log" }
+    /// A run's facts that every attempt of it needs; none of them changes while the run lives.
+    struct RunFacts: Decodable, Sendable {
+        let versionID: UUID
+        let projectID: UUID
+        let userID: UUID
+        let params: JSONObject
+        let logicalTime: Date
+        let pipelineName: String
+
+        enum CodingKeys: String, CodingKey {
+            case versionID = "pipeline_version_id", projectID = "project_id", userID = "triggered_by", params
+            case logicalTime = "logical_time", pipelineName = "pipeline_name"
+        }
     }
 
-    /// The task with its run and pipeline, in one statement; nil when the task is gone.
-    func subject(of taskID: UUID) async throws -> Subject? {
+    /// One attempt as the runner keeps it while the process runs. Its row is written when
+    /// its process has started (`recordStart`) or, when none starts, as it closes.
+    struct Attempt: Sendable {
+        let id: UUID
+        let taskID: UUID
+        let number: Int
+        let workDirectory: String
+        let startedAt: Date
+        var logPath: String { workDirectory + "/task.log" }
+
+        /// Attempt `number`, which the task's claim counted (`TaskTransitions.claim`): numbers
+        /// follow the count, so none is used twice; one whose server died before its row was
+        /// written is recorded as lost when its lease is recovered.
+        init(_ number: Int, of taskID: UUID, directoryPrefix: String) {
+            (id, self.taskID, self.number, startedAt) = (UUID(), taskID, number, Date())
+            workDirectory = "\(directoryPrefix)/attempt-\(number)"
+        }
+    }
+
+    /// The run with its pipeline's name, in one statement; nil when the run is gone.
+    func runFacts(of runID: UUID) async throws -> RunFacts? {
         try await sql.raw("""
-            SELECT t.id AS task_id, t.name, t.max_attempts, r.id AS run_id, r.pipeline_version_id, r.project_id,
-                r.triggered_by, r.params, r.logical_time, p.name AS pipeline_name
-            FROM \(ident: TaskRun.schema) t
-            JOIN \(ident: PipelineRun.schema) r ON t.run_id = r.id
-            JOIN \(ident: Pipeline.schema) p ON r.pipeline_id = p.id
-            WHERE t.id = \(bind: taskID)
-            """).first(decoding: Subject.self)
+            SELECT r.pipeline_version_id, r.project_id, r.triggered_by, r.params, r.logical_time, p.name AS pipeline_name
+            FROM \(ident: PipelineRun.schema) r JOIN \(ident: Pipeline.schema) p ON r.pipeline_id = p.id
+            WHERE r.id = \(bind: runID)
+            """).first(decoding: RunFacts.self)
     }
 
     /// Where a task's attempts keep their directories: `<runs>/<run>/<task>/attempt-<n>`.
@@ -56,30 +81,48 @@ struct AttemptStore: Sendable {
         "\(runsDirectory)/\(runID.uuidString.lowercased())/\(task)"
     }
 
-    /// Records attempt `number`, which the task's claim counted (`TaskTransitions.claim`):
-    /// numbers follow the count, so none is used twice; one whose server died between the
-    /// claim and this insert is recorded as lost when its lease is recovered.
-    func open(_ number: Int, of taskID: UUID, directoryPrefix: String) async throws -> Attempt {
-        let attempt = Attempt(id: UUID(), number: number, workDirectory: "\(directoryPrefix)/attempt-\(number)")
-        try await sql.insert(into: TaskAttempt.schema)
-            .columns("id", "task_run_id", "number", "status", "work_dir", "log_path", "started_at")
-            .values(
-                SQLBind(attempt.id), SQLBind(taskID), SQLBind(attempt.number), SQLBind(TaskAttempt.Status.running.rawValue),
-                SQLBind(attempt.workDirectory), SQLBind(attempt.logPath), SQLBind(Date()))
-            .run()
-        return attempt
+    /// The attempt's row, with the process it started: one statement, so a recovering
+    /// scheduler can stop that process tree when this server dies.
+    func recordStart(_ attempt: Attempt, pid: Int32) async throws {
+        try await insert(attempt, status: .running, pid: Int(pid)).run()
     }
 
-    func recordProcess(_ pid: Int32, of attempt: Attempt) async throws {
-        try await sql.update(TaskAttempt.schema).set("pid", to: Int(pid)).where("id", .equal, attempt.id).run()
-    }
-
-    /// The attempt's end, with the reason a person can act on when it failed.
+    /// The attempt's end, with the reason a person can act on when it failed; writes the
+    /// whole row when no process started (a cache hit, a task that could not be prepared).
     func close(_ attempt: Attempt, status: TaskAttempt.Status, reason: String?, exitCode: Int32? = nil) async throws {
-        try await sql.update(TaskAttempt.schema)
-            .set("status", to: status.rawValue).set("reason", to: reason).set("exit_code", to: exitCode.map(Int.init))
-            .set("finished_at", to: Date())
-            .where("id", .equal, attempt.id).run()
+        try await insert(attempt, status: status, reason: reason, exitCode: exitCode.map(Int.init), finishedAt: Date())
+            .onConflict(with: "id") { update in
+                ["status", "reason", "exit_code", "finished_at"].reduce(update) { $0.set(excludedValueOf: $1) }
+            }
+            .run()
     }
 
+    private func insert(
+        _ attempt: Attempt, status: TaskAttempt.Status, pid: Int? = nil, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
+    ) -> SQLInsertBuilder {
+        sql.insert(into: TaskAttempt.schema)
+            .columns("id", "task_run_id", "number", "status", "work_dir", "log_path", "started_at", "pid", "reason", "exit_code", "finished_at")
+            .values(
+                SQLBind(attempt.id), SQLBind(attempt.taskID), SQLBind(attempt.number), SQLBind(status.rawValue),
+                SQLBind(attempt.workDirectory), SQLBind(attempt.logPath), SQLBind(attempt.startedAt), SQLBind(pid), SQLBind(reason),
+                SQLBind(exitCode), SQLBind(finishedAt))
+    }
+}
+
+/// `RunFacts` by run id, so a run of thousands of tasks reads its run once rather than per
+/// attempt. Bounded: past `capacity` runs it starts again empty.
+final class RunFactsCache: @unchecked Sendable {
+    private var entries: [UUID: AttemptStore.RunFacts] = [:]
+    private let lock = NSLock()
+    private let capacity = 1000
+
+    func facts(of runID: UUID, store: AttemptStore) async throws -> AttemptStore.RunFacts? {
+        if let cached = lock.withLock({ entries[runID] }) { return cached }
+        guard let facts = try await store.runFacts(of: runID) else { return nil }
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[runID] = facts
+        }
+        return facts
+    }
 }

@@ -6,11 +6,13 @@ import TrainplatCore
 /// 1,000-task chain read 1,000 rows per step: the loop's largest cost in profiles).
 ///
 /// The database stays the truth. A view is read whole when its run first appears, when
-/// the database's count of the run's tasks per state differs from the view's (another
-/// scheduler, a lost lease or an API call moved a task), and once it is `maxAge` old. In
-/// between it follows the moves this scheduler made itself and the outcomes its attempts
-/// reported. Every move stays a guarded update, so a stale view can cost a wasted update,
-/// never a task started twice.
+/// the database's count of the run's tasks per state differs from the view's at two ticks
+/// in a row (another scheduler, a lost lease or an API call moved a task), and once it is
+/// `maxAge` old. In between it follows the moves this scheduler made itself and the outcomes
+/// its attempts reported. One tick's difference is often the loop's own: an attempt's
+/// update commits a moment before its outcome reaches the loop. Every move stays a guarded
+/// update, so a stale view can cost a wasted update or a slot left free for a tick, never a
+/// task started twice.
 struct RunViews {
     /// One run's tasks as the loop needs them, with the per-state counts kept as it
     /// changes, so a tick costs nothing per task beyond the planner's pass.
@@ -25,6 +27,13 @@ struct RunViews {
         fileprivate(set) var finishedSincePlanning: Set<String>?
         fileprivate private(set) var counts: [String: Int] = [:]
         fileprivate let readAt = ContinuousClock.now
+        /// The tasks oldest first (as `SchedulerQueries.tasks(ofRun:)` reads them), whether
+        /// each is ready, and the first that may be: the oldest ready tasks are found without
+        /// sorting, and a tick looks at few more than it can start.
+        private var byAge: [(id: UUID, createdAt: Date)] = []
+        private var age: [String: Int] = [:]
+        private var isReady: [Bool] = []
+        private var firstMaybeReady = 0
 
         /// Each state some task is in, once: all `RunPlanner.outcome` needs.
         var statesPresent: [TaskState] { counts.keys.compactMap(TaskState.init(rawValue:)) }
@@ -33,10 +42,25 @@ struct RunViews {
             for row in rows where ids[row.name] == nil {
                 ids[row.name] = row.id
                 counts[row.status, default: 0] += 1
+                age[row.name] = byAge.count
+                byAge.append((row.id, row.createdAt ?? .distantPast))
+                isReady.append(row.state == .ready)
                 guard let state = row.state else { continue }
                 states[row.name] = state
                 if state == .retrying { retrying[row.name] = .some(row.notBefore) }
             }
+        }
+
+        /// Up to `limit` ready tasks, oldest first.
+        fileprivate mutating func oldestReady(_ limit: Int) -> [(id: UUID, createdAt: Date)] {
+            while firstMaybeReady < isReady.count && !isReady[firstMaybeReady] { firstMaybeReady += 1 }
+            var found: [(id: UUID, createdAt: Date)] = []
+            var index = firstMaybeReady
+            while found.count < limit && index < isReady.count {
+                if isReady[index] { found.append(byAge[index]) }
+                index += 1
+            }
+            return found
         }
 
         fileprivate mutating func set(_ name: String, to state: TaskState) {
@@ -49,6 +73,10 @@ struct RunViews {
             states[name] = state
             retrying[name] = nil
             if state.isTerminal { finishedSincePlanning?.insert(name) }
+            if let index = age[name] {
+                isReady[index] = state == .ready
+                if state == .ready { firstMaybeReady = min(firstMaybeReady, index) }
+            }
         }
     }
 
@@ -56,15 +84,29 @@ struct RunViews {
     private var views: [UUID: View] = [:]
     /// Each known task's run and name, so an attempt's outcome finds its place in a view.
     private var taskIndex: [UUID: (run: UUID, name: String)] = [:]
+    /// Runs whose view differed from the database's counts at the last `keep`.
+    private var differing: Set<UUID> = []
 
     /// Forgets the views of runs that are no longer active, are too old, or whose task counts
-    /// per state differ from the database's (`ActiveRun.taskCounts`).
+    /// per state differ from the database's (`ActiveRun.taskCounts`) for the second time in
+    /// a row.
     mutating func keep(_ active: [SchedulerQueries.ActiveRun]) {
         let now = ContinuousClock.now
         let counts = Dictionary(active.map { ($0.id, $0.taskCounts) }) { first, _ in first }
-        for (runID, view) in views where now - view.readAt > maxAge || counts[runID] != view.counts {
-            forget(runID)
+        var stillDiffering: Set<UUID> = []
+        for (runID, view) in views {
+            if now - view.readAt > maxAge || counts[runID] == nil {
+                forget(runID)
+            } else if counts[runID] != view.counts {
+                if differing.contains(runID) { forget(runID) } else { stillDiffering.insert(runID) }
+            }
         }
+        differing = stillDiffering
+    }
+
+    /// Up to `limit` ready tasks of the run, oldest first; none when the run has no view.
+    mutating func oldestReady(ofRun runID: UUID, limit: Int) -> [(id: UUID, createdAt: Date)] {
+        views[runID]?.oldestReady(limit) ?? []
     }
 
     /// Whether any of the runs may have a ready task (else a tick has nothing to claim); a

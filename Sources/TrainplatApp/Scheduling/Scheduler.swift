@@ -63,12 +63,11 @@ public struct Scheduler: Service {
                         try await cron.fireDueSchedules()
                         nextScheduleCheck = ContinuousClock.now + .seconds(5)
                     }
-                    for outcome in outcomes.drain() { views.record(outcome.taskID, movedTo: outcome.state) }
-                    let active = try await advanceRuns(views: &views)
-                    for claimed in try await claimReadyTasks(active: active, views: views) {
-                        views.record(claimed.taskID, movedTo: .running)
+                    let active = try await advanceRuns(views: &views, outcomes: outcomes)
+                    for claim in try await claimReadyTasks(active: active, views: &views) {
+                        views.record(claim.taskID, movedTo: .running)
                         group.addTask {
-                            outcomes.report(claimed.taskID, state: await runner.run(taskID: claimed.taskID, attempt: claimed.attempt))
+                            outcomes.report(claim.taskID, state: await runner.run(claim))
                             wakeup.signal()
                         }
                     }
@@ -93,8 +92,12 @@ public struct Scheduler: Service {
     /// passed back to ready, and finishes runs whose tasks are all done.
     /// Answers the runs it looked at.
     @discardableResult
-    func advanceRuns(views: inout RunViews) async throws -> [SchedulerQueries.ActiveRun] {
+    func advanceRuns(views: inout RunViews, outcomes: AttemptOutcomes? = nil) async throws -> [SchedulerQueries.ActiveRun] {
         let active = try await queries.activeRuns()
+        // Outcomes are taken after the counts are read: one reported before then committed
+        // before then too, so the views and the counts disagree only over the few moments
+        // between an attempt's update and its report.
+        for outcome in outcomes?.drain() ?? [] { views.record(outcome.taskID, movedTo: outcome.state) }
         views.keep(active)
         for run in active {
             if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
@@ -111,21 +114,20 @@ public struct Scheduler: Service {
                 views.forget(run.id)
                 continue
             }
-            var moved = false
             let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
             views.planned(run.id)
-            for decision in decisions {
-                guard let id = view.ids[decision.task] else { continue }
-                let reason = decision.next == .upstreamFailed ? "an upstream task failed" : nil
-                let won = try await transitions.move(id, to: decision.next, from: [.pending], reason: reason)
-                views.record(id, movedTo: won ? decision.next : nil)
-                moved = moved || won
+            // One statement per kind of move (and per `TaskTransitions.batchSize` tasks).
+            var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.ready, .skipped, .upstreamFailed].map { next in
+                (next, .pending, decisions.filter { $0.next == next }.compactMap { view.ids[$0.task] })
             }
-            for (name, notBefore) in view.retrying where (notBefore ?? .distantPast) <= Date() {
-                guard let id = view.ids[name] else { continue }
-                let won = try await transitions.move(id, to: .ready, from: [.retrying])
-                views.record(id, movedTo: won ? .ready : nil)
-                moved = moved || won
+            let backoffOver = view.retrying.filter { ($0.value ?? .distantPast) <= Date() }.keys.sorted()
+            moves.append((.ready, .retrying, backoffOver.compactMap { view.ids[$0] }))
+            var moved = false
+            for move in moves where !move.ids.isEmpty {
+                let reason = move.next == .upstreamFailed ? "an upstream task failed" : nil
+                let won = try await transitions.move(move.ids, to: move.next, from: [move.from], reason: reason)
+                for id in move.ids { views.record(id, movedTo: won.contains(id) ? move.next : nil) }
+                moved = moved || !won.isEmpty
             }
             // States read this tick are final unless something moved; then the next tick looks.
             if !moved { try await finishIfDone(runID: run.id, states: view.statesPresent) }
@@ -141,29 +143,32 @@ public struct Scheduler: Service {
         }
     }
 
-    /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`).
-    private func claimReadyTasks(active: [SchedulerQueries.ActiveRun], views: RunViews) async throws -> [(taskID: UUID, attempt: Int)] {
+    /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`). The
+    /// candidates are each run's oldest ready tasks, as many as there are free slots: no user
+    /// or pipeline gets more than that in one tick, so a huge backlog is not looked at whole.
+    func claimReadyTasks(active: [SchedulerQueries.ActiveRun], views: inout RunViews) async throws -> [TaskTransitions.Claim] {
         guard views.mayHaveReadyTasks(active) else { return [] }
         let occupants = views.occupants(of: active)
-        guard occupants.count < config.maxConcurrentTasks else { return [] }
-        // No user or pipeline gets more than the free slots in one tick, so the oldest that
-        // many of each are enough to choose from; a huge backlog is not read whole.
+        let free = config.maxConcurrentTasks - occupants.count
+        guard free > 0 else { return [] }
         var candidates: [FairShare.Candidate] = []
-        for task in try await queries.readyCandidates(perGroup: config.maxConcurrentTasks - occupants.count) {
-            let spec = try await specs.spec(versionID: task.versionID, on: database)
-            candidates.append(FairShare.Candidate(
-                id: task.id.uuidString, user: task.user.uuidString, pipeline: task.pipeline.uuidString, pipelineLimit: spec.concurrency,
-                readySince: (task.createdAt ?? Date()).timeIntervalSince1970))
+        for run in active {
+            let oldest = views.oldestReady(ofRun: run.id, limit: free)
+            guard !oldest.isEmpty else { continue }
+            let pipelineLimit = try await specs.spec(versionID: run.versionID, on: database).concurrency
+            candidates += oldest.map { task in
+                FairShare.Candidate(
+                    id: task.id.uuidString, user: run.user.uuidString, pipeline: run.pipeline.uuidString, pipelineLimit: pipelineLimit,
+                    readySince: task.createdAt.timeIntervalSince1970)
+            }
         }
         guard !candidates.isEmpty else { return [] }
         let picked = FairShare.pick(
             ready: candidates, running: occupants, served: views.started(byUserOf: active), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)
-        var claimed: [(taskID: UUID, attempt: Int)] = []
-        for id in picked.compactMap(UUID.init(uuidString:)) {
-            if let attempt = try await transitions.claim(id, owner: owner, leaseSeconds: runner.leaseSeconds) { claimed.append((id, attempt)) }
-        }
-        return claimed
+        let order = Dictionary(uniqueKeysWithValues: picked.enumerated().map { ($1, $0) })
+        return try await transitions.claim(picked.compactMap(UUID.init(uuidString:)), owner: owner, leaseSeconds: runner.leaseSeconds)
+            .sorted { order[$0.taskID.uuidString, default: 0] < order[$1.taskID.uuidString, default: 0] }
     }
 
     /// A running task whose lease expired belongs to a scheduler that died: stop what is left
@@ -212,7 +217,7 @@ public struct Scheduler: Service {
         let store = AttemptStore(database: database)
         let prefix = AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: task.$run.id, task: task.name)
         for number in (stored + 1)...task.attemptCount {
-            let lost = try await store.open(number, of: try task.requireID(), directoryPrefix: prefix)
+            let lost = AttemptStore.Attempt(number, of: try task.requireID(), directoryPrefix: prefix)
             try await store.close(lost, status: .failed, reason: "lost: the server died while starting this attempt; it runs again")
         }
     }

@@ -30,21 +30,10 @@ struct SchedulerQueries: Sendable {
         let name: String
         let status: String
         let notBefore: Date?
-        enum CodingKeys: String, CodingKey { case id, name, status, notBefore = "not_before" }
+        let createdAt: Date?
+        enum CodingKeys: String, CodingKey { case id, name, status, notBefore = "not_before", createdAt = "created_at" }
 
         var state: TaskState? { TaskState(rawValue: status) }
-    }
-
-    /// Who a ready task belongs to, as fair sharing needs it.
-    struct TaskOwner: Decodable, Sendable {
-        let id: UUID
-        let createdAt: Date?
-        let user: UUID
-        let pipeline: UUID
-        let versionID: UUID
-        enum CodingKeys: String, CodingKey {
-            case id, createdAt = "created_at", user = "triggered_by", pipeline = "pipeline_id", versionID = "pipeline_version_id"
-        }
     }
 
     /// The active runs and their tasks' counts per state, in one statement: the database
@@ -75,25 +64,9 @@ struct SchedulerQueries: Sendable {
         return runs
     }
 
+    /// The run's tasks, oldest first: the order in which their ready ones take free slots.
     func tasks(ofRun runID: UUID) async throws -> [TaskRow] {
-        try await sql.select().columns("id", "name", "status", "not_before").from(TaskRun.schema)
-            .where("run_id", .equal, runID).all(decoding: TaskRow.self)
-    }
-
-    /// The oldest `perGroup` ready tasks of each user's pipeline, oldest first: every user
-    /// and pipeline that has a ready task is among the candidates, however long the backlog
-    /// of the others (the oldest 1,000 overall, read before, hid a later user's task behind a
-    /// bigger run), and a tick decodes no more rows than it could start.
-    func readyCandidates(perGroup: Int) async throws -> [TaskOwner] {
-        try await sql.raw("""
-            SELECT id, created_at, triggered_by, pipeline_id, pipeline_version_id FROM (
-                SELECT t.id, t.created_at, r.triggered_by, r.pipeline_id, r.pipeline_version_id,
-                    ROW_NUMBER() OVER (PARTITION BY r.triggered_by, r.pipeline_id ORDER BY t.created_at, t.id) AS place
-                FROM \(ident: TaskRun.schema) t JOIN \(ident: PipelineRun.schema) r ON t.run_id = r.id
-                WHERE t.status = \(bind: TaskState.ready.rawValue)
-            ) AS ready
-            WHERE place <= \(bind: perGroup)
-            ORDER BY created_at, id
-            """).all(decoding: TaskOwner.self)
+        try await sql.select().columns("id", "name", "status", "not_before", "created_at").from(TaskRun.schema)
+            .where("run_id", .equal, runID).orderBy("created_at").orderBy("id").all(decoding: TaskRow.self)
     }
 }

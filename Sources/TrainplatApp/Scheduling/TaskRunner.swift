@@ -18,35 +18,38 @@ struct TaskRunner: Sendable {
     let mounts: LocalMounts
     /// Shared with the scheduler: a run of thousands of tasks parses its spec once, not per attempt.
     let specs: SpecCache
+    let runs = RunFactsCache()
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
 
     var store: AttemptStore { AttemptStore(database: database) }
 
-    /// Runs attempt number `attempt` of a task this scheduler claimed; answers the state it
-    /// left the task in when the scheduler can take that as known (succeeded or failed), nil
-    /// otherwise (the scheduler reads the run again).
-    func run(taskID: UUID, attempt: Int) async -> TaskState? {
+    /// Runs the attempt a claim of this scheduler counted; answers the state it left the task
+    /// in when the scheduler can take that as known (succeeded or failed), nil otherwise (the
+    /// scheduler reads the run again).
+    func run(_ claim: TaskTransitions.Claim) async -> TaskState? {
         do {
-            return try await runAttempt(taskID, number: attempt)
+            return try await runAttempt(claim)
         } catch {
-            logger.error("task attempt failed inside the control plane", metadata: ["task_id": "\(taskID)", "error": "\(error)"])
-            _ = try? await transitions.move(taskID, to: .failed, from: [.running], reason: "control plane error: \(error)")
+            logger.error("task attempt failed inside the control plane", metadata: ["task_id": "\(claim.taskID)", "error": "\(error)"])
+            _ = try? await transitions.move(claim.taskID, to: .failed, from: [.running], reason: "control plane error: \(error)")
             return nil
         }
     }
 
-    private func runAttempt(_ taskID: UUID, number: Int) async throws -> TaskState? {
-        guard let subject = try await store.subject(of: taskID) else {
-            throw TaskContract.ContractError(description: "task \(taskID) or its run vanished")
+    private func runAttempt(_ claim: TaskTransitions.Claim) async throws -> TaskState? {
+        guard let run = try await runs.facts(of: claim.runID, store: store) else {
+            throw TaskContract.ContractError(description: "the run of task \(claim.taskID) vanished")
         }
+        let subject = AttemptStore.Subject(claim: claim, run: run)
+        let taskID = subject.taskID
         let spec = try await specs.spec(versionID: subject.versionID, on: database)
         guard let taskSpec = spec.task(named: subject.name) else {
             throw TaskContract.ContractError(description: "task '\(subject.name)' is not in pipeline version \(subject.versionID)")
         }
-        let attempt = try await store.open(
-            number, of: taskID,
+        let attempt = AttemptStore.Attempt(
+            claim.attempt, of: taskID,
             directoryPrefix: AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: subject.runID, task: subject.name))
         try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
         logger.info("task started", metadata: ["run_id": "\(subject.runID)", "task": "\(subject.name)", "attempt": "\(attempt.number)"])
@@ -123,7 +126,7 @@ struct TaskRunner: Sendable {
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
         return await executor.run(
             processSpec,
-            onStart: { pid in try? await store.recordProcess(pid, of: attempt) },
+            onStart: { pid in try? await store.recordStart(attempt, pid: pid) },
             onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat, mounts: mounts) })
     }
 

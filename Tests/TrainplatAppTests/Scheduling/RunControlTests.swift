@@ -85,20 +85,23 @@ struct RunControlTests {
         }
     }
 
-    @Test func test_readyCandidates_keepEachUsersPipelineInView_behindALongerBacklog() async throws {
-        try await TestApp.with { app in
+    @Test func test_claims_takeTheOldestReadyTasks_andAnotherUsersTaskBehindALongerBacklog() async throws {
+        try await TestApp.with(configure: { $0.maxConcurrentTasks = 4 }) { app in
             // setup: 12 ready tasks of one user's run, then one of another user's
             let wide = (0..<12).map { "  t\($0): {command: [\"true\"]}" }.joined(separator: "\n")
             let big = try await start("name: big\ntasks:\n\(wide)\n", app: app)
             let small = try await start("name: small\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
-            try await app.app.makeScheduler().advanceRuns()
+            let scheduler = app.app.makeScheduler()
+            var views = RunViews()
+            let active = try await scheduler.advanceRuns(views: &views)
             // act
-            let candidates = try await SchedulerQueries(database: app.database).readyCandidates(perGroup: 3)
-            // check: the oldest three of the big run, and the small run's task
+            let claims = try await scheduler.claimReadyTasks(active: active, views: &views)
+            // check: the users take turns, each from its oldest task on
             let bigTasks = try await app.tasks(of: big).values.sorted { ($0.createdAt ?? .distantPast, $0.id?.uuidString ?? "") < ($1.createdAt ?? .distantPast, $1.id?.uuidString ?? "") }
             let smallTask = try #require(try await app.tasks(of: small)["only"]?.id)
-            #expect(Set(candidates.map(\.id)) == Set(bigTasks.prefix(3).compactMap(\.id) + [smallTask]))
-            #expect(candidates.last?.id == smallTask, "oldest first")
+            #expect(claims.map(\.taskID) == [bigTasks[0].id, smallTask, bigTasks[1].id, bigTasks[2].id].compactMap { $0 })
+            #expect(claims.allSatisfy { $0.attempt == 1 })
+            #expect(claims.map(\.name) == [bigTasks[0].name, "only", bigTasks[1].name, bigTasks[2].name])
         }
     }
 

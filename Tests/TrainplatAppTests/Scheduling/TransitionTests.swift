@@ -26,7 +26,7 @@ struct TransitionTests {
             // act: eight schedulers race for the same ready task
             let wins = try await withThrowingTaskGroup(of: Int?.self) { group in
                 for index in 0..<8 {
-                    group.addTask { try await transitions.claim(id, owner: "scheduler-\(index)", leaseSeconds: 30) }
+                    group.addTask { try await transitions.claim([id], owner: "scheduler-\(index)", leaseSeconds: 30).first?.attempt }
                 }
                 return try await group.reduce(into: [Int]()) { wins, attempt in if let attempt { wins.append(attempt) } }
             }
