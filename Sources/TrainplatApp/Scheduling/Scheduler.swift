@@ -50,6 +50,9 @@ public struct Scheduler: Service {
         var views = RunViews()
         var nextScheduleCheck = ContinuousClock.now
         var nextLeaseCheck = ContinuousClock.now
+        // The active runs as the last tick left them, and when to read them again.
+        var known: [SchedulerQueries.ActiveRun] = []
+        var nextActiveRead = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
@@ -63,7 +66,14 @@ public struct Scheduler: Service {
                         try await cron.fireDueSchedules()
                         nextScheduleCheck = ContinuousClock.now + .seconds(5)
                     }
-                    let active = try await advanceRuns(views: &views, outcomes: outcomes)
+                    // The runs and their counts are read once per tick interval. A wake-up
+                    // for a finished attempt in between goes on from the loop's own views,
+                    // which that attempt's outcome updates: that wake-up is the hot path of
+                    // a chain or a wide run, and the read was a fifth of each step.
+                    let reread = ContinuousClock.now >= nextActiveRead
+                    if reread { nextActiveRead = ContinuousClock.now + tickInterval }
+                    let active = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
+                    known = active
                     for claim in try await claimReadyTasks(active: active, views: &views) {
                         views.record(claim.taskID, movedTo: .running)
                         group.addTask {
@@ -74,6 +84,7 @@ public struct Scheduler: Service {
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
                     views = RunViews()
+                    nextActiveRead = ContinuousClock.now
                 }
                 await wakeup.wait(upTo: tickInterval)
             }
@@ -89,18 +100,25 @@ public struct Scheduler: Service {
     }
 
     /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
-    /// passed back to ready, and finishes runs whose tasks are all done.
-    /// Answers the runs it looked at.
+    /// passed back to ready, and finishes runs whose tasks are all done. Looks at the
+    /// active runs in the database, or at `known` ones (an earlier tick's answer).
+    /// Answers the runs still active, as far as this pass knows.
     @discardableResult
-    func advanceRuns(views: inout RunViews, outcomes: AttemptOutcomes? = nil) async throws -> [SchedulerQueries.ActiveRun] {
-        let active = try await queries.activeRuns()
+    func advanceRuns(
+        views: inout RunViews, outcomes: AttemptOutcomes? = nil, known: [SchedulerQueries.ActiveRun]? = nil
+    ) async throws -> [SchedulerQueries.ActiveRun] {
+        var active = if let known { known } else { try await queries.activeRuns() }
         // Outcomes are taken after the counts are read: one reported before then committed
         // before then too, so the views and the counts disagree only over the few moments
         // between an attempt's update and its report.
         for outcome in outcomes?.drain() ?? [] { views.record(outcome.taskID, movedTo: outcome.state) }
-        views.keep(active)
-        for run in active {
-            if run.status == RunState.queued.rawValue { try await transitions.moveRun(run.id, to: .running, from: [.queued]) }
+        if known == nil { views.keep(active) }
+        var ended: Set<UUID> = []
+        for (index, run) in active.enumerated() {
+            if run.status == RunState.queued.rawValue {
+                try await transitions.moveRun(run.id, to: .running, from: [.queued])
+                active[index].status = RunState.running.rawValue
+            }
             let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
             let planner: RunPlanner
             do {
@@ -112,6 +130,7 @@ public struct Scheduler: Service {
                     logger.error("run failed: its spec cannot be read", metadata: ["run_id": "\(run.id)", "reason": "\(reason)"])
                 }
                 views.forget(run.id)
+                ended.insert(run.id)
                 continue
             }
             let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
@@ -130,17 +149,20 @@ public struct Scheduler: Service {
                 moved = moved || !won.isEmpty
             }
             // States read this tick are final unless something moved; then the next tick looks.
-            if !moved { try await finishIfDone(runID: run.id, states: view.statesPresent) }
+            if !moved, try await finishIfDone(runID: run.id, states: view.statesPresent) { ended.insert(run.id) }
         }
-        return active
+        return active.filter { !ended.contains($0.id) }
     }
 
-    private func finishIfDone(runID: UUID, states: [TaskState]) async throws {
-        guard let outcome = RunPlanner.outcome(states: states) else { return }
+    /// Whether the run's tasks are all done, in which case it is finished now (by this
+    /// scheduler or another).
+    private func finishIfDone(runID: UUID, states: [TaskState]) async throws -> Bool {
+        guard let outcome = RunPlanner.outcome(states: states) else { return false }
         let reason = outcome == .failed ? "one or more tasks failed" : nil
         if try await transitions.moveRun(runID, to: outcome, from: [.running], reason: reason) {
             logger.info("run finished", metadata: ["run_id": "\(runID)", "status": "\(outcome.rawValue)"])
         }
+        return true
     }
 
     /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`). The

@@ -14,7 +14,7 @@ struct SchedulerQueries: Sendable {
     /// A queued or running run, with how many of its tasks are in each state.
     struct ActiveRun: Decodable, Sendable {
         let id: UUID
-        let status: String
+        var status: String
         let versionID: UUID
         let user: UUID
         let pipeline: UUID

@@ -36,7 +36,24 @@ enum TaskContract {
             "run": .object(["id": .string(runID.uuidString.lowercased()), "logical_time": .string(Template.formatTimestamp(logicalTime))]),
             "with": .object(arguments),
         ])
-        try Data(document.canonicalJSON().utf8).write(to: URL(fileURLWithPath: directory + "/" + inputsFile), options: .atomic)
+        try writeNew(directory + "/" + inputsFile, bytes: Array(document.canonicalJSON().utf8))
+    }
+
+    /// Creates `path` with `bytes`, unsynced. Foundation's `Data.write` syncs every file it
+    /// writes to disk, 0.5-0.7 ms here, a fifth of a no-op task's overhead; nothing reads
+    /// this file before the process starts, and an attempt whose server died while writing
+    /// it never starts (its retry has a directory of its own).
+    private static func writeNew(_ path: String, bytes: [UInt8]) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ContractError(description: "could not create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw ContractError(description: "could not write \(path): \(String(cString: strerror(errno)))") }
+            written += count
+        }
     }
 
     static func readOutputs(directory: String) throws(ContractError) -> Outputs {

@@ -116,11 +116,11 @@ extension TaskRunner {
 
     /// Nil for a clean exit; otherwise why the attempt failed, with the log's last line.
     static func failureReason(_ end: AttemptEnd, logPath: String) -> String? {
-        let lastLine = TaskContract.logTail(path: logPath, lines: 1)
-        let detail = lastLine.isEmpty ? "" : ": \(lastLine)"
         switch end {
         case .exited(code: 0): return nil
-        case .exited(let code): return "exited with code \(code)\(detail)"
+        case .exited(let code):
+            let lastLine = TaskContract.logTail(path: logPath, lines: 1)
+            return "exited with code \(code)\(lastLine.isEmpty ? "" : ": \(lastLine)")"
         case .signaled(let signal): return "killed by signal \(signal) (\(signalName(signal)))"
         case .timedOut(let seconds): return "timed out after \(Int(seconds))s; the process tree was stopped"
         case .logLimitExceeded(let bytes): return "log exceeded the \(bytes)-byte limit (TRAINPLAT_TASK_LOG_LIMIT_BYTES); the process tree was stopped"
