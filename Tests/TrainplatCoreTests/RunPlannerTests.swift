@@ -69,7 +69,8 @@ struct RunPlannerTests {
             #expect(next == (state == .succeeded ? [] : [.pending]), "\(state) -> \(next)")
         }
         #expect(TaskState.ready.canTransition(to: .running))
-        #expect(!TaskState.pending.canTransition(to: .running))
+        #expect(TaskState.pending.canTransition(to: .running), "claimed in the tick that finds it ready")
+        #expect(!TaskState.retrying.canTransition(to: .running), "a retry waits out its backoff as ready first")
     }
 }
 

@@ -43,13 +43,14 @@ struct TaskTransitions: Sendable {
         }
     }
 
-    /// Claims ready tasks for this scheduler: ready -> running with a lease, counting the
-    /// attempt about to open in the same update. Answers the tasks this caller won (another
-    /// scheduler may have won the rest), with the number of the attempt each opens.
+    /// Claims tasks for this scheduler: ready -> running with a lease, counting the attempt
+    /// about to open in the same update. A pending task whose trigger rule the scheduler has
+    /// just found met is claimed straight from pending. Answers the tasks this caller won
+    /// (another scheduler may have won the rest), with the number of the attempt each opens.
     func claim(_ taskIDs: [UUID], owner: String, leaseSeconds: Double) async throws -> [Claim] {
         let now = Date()
         let rows = try await guardedUpdate(
-            taskIDs, to: .running, from: [.ready], returning: ["id", "attempt_count", "name", "max_attempts", "run_id"]
+            taskIDs, to: .running, from: [.ready, .pending], returning: ["id", "attempt_count", "name", "max_attempts", "run_id"]
         ) { update in
             update.set("lease_owner", to: owner).set("lease_expires_at", to: now.addingTimeInterval(leaseSeconds)).set("started_at", to: now)
                 .set(SQLIdentifier("attempt_count"), to: SQLBinaryExpression(SQLIdentifier("attempt_count"), .add, SQLLiteral.numeric("1")))

@@ -72,9 +72,11 @@ public struct Scheduler: Service {
                     // a chain or a wide run, and the read was a fifth of each step.
                     let reread = ContinuousClock.now >= nextActiveRead
                     if reread { nextActiveRead = ContinuousClock.now + tickInterval }
-                    let active = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
-                    known = active
-                    for claim in try await claimReadyTasks(active: active, views: &views) {
+                    let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
+                    known = pass.active
+                    let claims = try await claimReadyTasks(active: pass.active, views: &views)
+                    try await storeReady(pass.readied, claimed: claims, views: &views)
+                    for claim in claims {
                         views.record(claim.taskID, movedTo: .running)
                         group.addTask {
                             outcomes.report(claim.taskID, state: await runner.run(claim))
@@ -93,20 +95,25 @@ public struct Scheduler: Service {
         }
     }
 
-    /// One pass over the active runs, read fresh from the database.
+    /// One pass over the active runs, read fresh from the database, with every task it
+    /// readied stored as ready.
     func advanceRuns() async throws {
         var views = RunViews()
-        try await advanceRuns(views: &views)
+        let pass = try await advanceRuns(views: &views)
+        try await storeReady(pass.readied, claimed: [], views: &views)
     }
 
-    /// Moves pending tasks on (ready, skipped, upstream_failed), retrying ones whose backoff
-    /// passed back to ready, and finishes runs whose tasks are all done. Looks at the
-    /// active runs in the database, or at `known` ones (an earlier tick's answer).
-    /// Answers the runs still active, as far as this pass knows.
+    /// Moves pending tasks on (skipped, upstream_failed), retrying ones whose backoff passed
+    /// back to ready, and finishes runs whose tasks are all done. Looks at the active runs
+    /// in the database, or at `known` ones (an earlier tick's answer). Answers the runs still
+    /// active, as far as this pass knows, and the pending tasks whose trigger rule is met:
+    /// ready in `views` but not yet in the database, so that the tick's claim takes those it
+    /// starts straight from pending and `storeReady` stores the rest. A chain's step is one
+    /// statement shorter that way.
     @discardableResult
     func advanceRuns(
         views: inout RunViews, outcomes: AttemptOutcomes? = nil, known: [SchedulerQueries.ActiveRun]? = nil
-    ) async throws -> [SchedulerQueries.ActiveRun] {
+    ) async throws -> (active: [SchedulerQueries.ActiveRun], readied: [UUID]) {
         var active = if let known { known } else { try await queries.activeRuns() }
         // Outcomes are taken after the counts are read: one reported before then committed
         // before then too, so the views and the counts disagree only over the few moments
@@ -114,6 +121,7 @@ public struct Scheduler: Service {
         for outcome in outcomes?.drain() ?? [] { views.record(outcome.taskID, movedTo: outcome.state) }
         if known == nil { views.keep(active) }
         var ended: Set<UUID> = []
+        var readied: [UUID] = []
         for (index, run) in active.enumerated() {
             if run.status == RunState.queued.rawValue {
                 try await transitions.moveRun(run.id, to: .running, from: [.queued])
@@ -135,13 +143,16 @@ public struct Scheduler: Service {
             }
             let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
             views.planned(run.id)
+            let readyNow = decisions.filter { $0.next == .ready }.compactMap { view.ids[$0.task] }
+            for id in readyNow { views.record(id, movedTo: .ready) }
+            readied += readyNow
             // One statement per kind of move (and per `TaskTransitions.batchSize` tasks).
-            var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.ready, .skipped, .upstreamFailed].map { next in
+            var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.skipped, .upstreamFailed].map { next in
                 (next, .pending, decisions.filter { $0.next == next }.compactMap { view.ids[$0.task] })
             }
             let backoffOver = view.retrying.filter { ($0.value ?? .distantPast) <= Date() }.keys.sorted()
             moves.append((.ready, .retrying, backoffOver.compactMap { view.ids[$0] }))
-            var moved = false
+            var moved = !readyNow.isEmpty
             for move in moves where !move.ids.isEmpty {
                 let reason = move.next == .upstreamFailed ? "an upstream task failed" : nil
                 let won = try await transitions.move(move.ids, to: move.next, from: [move.from], reason: reason)
@@ -151,7 +162,17 @@ public struct Scheduler: Service {
             // States read this tick are final unless something moved; then the next tick looks.
             if !moved, try await finishIfDone(runID: run.id, states: view.statesPresent) { ended.insert(run.id) }
         }
-        return active.filter { !ended.contains($0.id) }
+        return (active.filter { !ended.contains($0.id) }, readied)
+    }
+
+    /// Stores as ready the tasks a pass readied (`advanceRuns`) that this tick did not claim.
+    func storeReady(_ readied: [UUID], claimed: [TaskTransitions.Claim], views: inout RunViews) async throws {
+        let started = Set(claimed.map(\.taskID))
+        let rest = readied.filter { !started.contains($0) }
+        guard !rest.isEmpty else { return }
+        let won = try await transitions.move(rest, to: .ready, from: [.pending])
+        // One that did not move was moved by someone else: its run is read again.
+        for id in rest where !won.contains(id) { views.record(id, movedTo: nil) }
     }
 
     /// Whether the run's tasks are all done, in which case it is finished now (by this

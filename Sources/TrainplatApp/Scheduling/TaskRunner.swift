@@ -146,12 +146,7 @@ struct TaskRunner: Sendable {
     }
 
     private func environment(directory: String, runID: UUID, taskID: UUID, token: String) -> [String: String] {
-        // Only what a task needs from the server's environment; TRAINPLAT_CACHE_URL selects
-        // the data plane's shared extraction cache (Redis in production).
-        let inherited = ProcessInfo.processInfo.environment.filter {
-            ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TRAINPLAT_CACHE_URL"].contains($0.key)
-        }
-        return inherited.merging([
+        Self.inheritedEnvironment.merging([
             "TRAINPLAT_TASK_DIR": directory,
             "TRAINPLAT_RUN_ID": runID.uuidString.lowercased(),
             "TRAINPLAT_TASK_ID": taskID.uuidString.lowercased(),
@@ -160,6 +155,15 @@ struct TaskRunner: Sendable {
             "TRAINPLAT_TOKEN": token,
             "PYTHONUNBUFFERED": "1",
         ]) { _, contract in contract }
+    }
+}
+
+extension TaskRunner {
+    /// Only what a task needs from the server's environment, read once (copying the whole
+    /// environment per attempt showed in profiles); TRAINPLAT_CACHE_URL selects the data
+    /// plane's shared extraction cache (Redis in production).
+    static let inheritedEnvironment = ProcessInfo.processInfo.environment.filter {
+        ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "TRAINPLAT_CACHE_URL"].contains($0.key)
     }
 }
 

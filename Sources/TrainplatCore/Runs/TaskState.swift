@@ -17,7 +17,8 @@ public enum TaskState: String, Sendable, Codable, CaseIterable {
         // Only an explicit retry of a finished run moves a finished task back to pending.
         case .pending: [.failed, .upstreamFailed, .cancelled, .skipped]
         case .ready: [.pending, .retrying]
-        case .running: [.ready]
+        // From pending: claimed in the tick that found its trigger rule met (`Scheduler`).
+        case .running: [.ready, .pending]
         case .succeeded: [.running, .ready]  // from ready: satisfied from the cache
         case .failed, .retrying: [.running]
         case .skipped, .upstreamFailed: [.pending]

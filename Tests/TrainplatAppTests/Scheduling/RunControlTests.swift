@@ -93,9 +93,9 @@ struct RunControlTests {
             let small = try await start("name: small\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
             let scheduler = app.app.makeScheduler()
             var views = RunViews()
-            let active = try await scheduler.advanceRuns(views: &views)
+            let pass = try await scheduler.advanceRuns(views: &views)
             // act
-            let claims = try await scheduler.claimReadyTasks(active: active, views: &views)
+            let claims = try await scheduler.claimReadyTasks(active: pass.active, views: &views)
             // check: the users take turns, each from its oldest task on
             let bigTasks = try await app.tasks(of: big).values.sorted { ($0.createdAt ?? .distantPast, $0.id?.uuidString ?? "") < ($1.createdAt ?? .distantPast, $1.id?.uuidString ?? "") }
             let smallTask = try #require(try await app.tasks(of: small)["only"]?.id)
