@@ -84,7 +84,7 @@ struct PipelineCommand: AsyncParsableCommand {
                 let valid = try SpecParser.validate(text, knownPrograms: TaskPrograms.builtIn)
                 // The scheduler's first pass over a new run: which tasks start at once.
                 let pending = Dictionary(uniqueKeysWithValues: valid.spec.tasks.map { ($0.name, TaskState.pending) })
-                let starting = RunPlanner(spec: valid.spec).decisions(states: pending).count
+                let starting = valid.planner.decisions(states: pending).count
                 print("\(file): valid pipeline '\(valid.spec.name)' with \(valid.spec.tasks.count) tasks, \(starting) ready at the start (spec hash \(valid.contentHash.prefix(12)))")
             } catch {
                 FileHandle.standardError.write(Data("\(file): \(error.description)\n".utf8))

@@ -3,6 +3,8 @@ public struct ValidatedSpec: Sendable {
     public let spec: PipelineSpec
     public let canonicalJSON: String
     public let contentHash: String
+    /// The scheduler's planner for the spec, on the graph its validation built.
+    public let planner: RunPlanner
 
     static func canonicalForm(of spec: PipelineSpec) -> (json: String, hash: String) {
         let json = spec.canonicalJSON()

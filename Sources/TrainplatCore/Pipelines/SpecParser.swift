@@ -25,38 +25,42 @@ public struct SpecParser {
     public static func parse(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> PipelineSpec {
         var parser = SpecParser()
         let spec = parser.parseDocument(text)
-        let issues = parser.issues + (spec.map { graphIssues(of: $0, text: text, knownPrograms: knownPrograms) } ?? [])
+        let issues = parser.issues + (spec.map { graphIssues(of: $0, dag: DAG($0), text: text, knownPrograms: knownPrograms) } ?? [])
         guard let spec, issues.isEmpty else { throw SpecValidationError(issues: issues) }
         return spec
     }
 
     /// `parse`, and the spec's canonical form and hash, which are written on a second thread
     /// while the graph is checked: on two cores the three cost about what the check does.
+    /// The graph built for the check comes back in the spec's planner.
     public static func validate(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> ValidatedSpec {
         var parser = SpecParser()
         guard let spec = parser.parseDocument(text) else { throw SpecValidationError(issues: parser.issues) }
         let halves = Halves()
         DispatchQueue.concurrentPerform(iterations: 2) { half in
             if half == 0 {
-                halves.graphIssues = graphIssues(of: spec, text: text, knownPrograms: knownPrograms)
+                let dag = DAG(spec)
+                halves.dag = dag
+                halves.graphIssues = graphIssues(of: spec, dag: dag, text: text, knownPrograms: knownPrograms)
             } else {
                 halves.canonical = ValidatedSpec.canonicalForm(of: spec)
             }
         }
         let issues = parser.issues + halves.graphIssues
         guard issues.isEmpty else { throw SpecValidationError(issues: issues) }
-        return ValidatedSpec(spec: spec, canonicalJSON: halves.canonical.json, contentHash: halves.canonical.hash)
+        return ValidatedSpec(
+            spec: spec, canonicalJSON: halves.canonical.json, contentHash: halves.canonical.hash, planner: RunPlanner(spec: spec, dag: halves.dag ?? DAG(spec)))
     }
 
     /// The validator's issues, located in `text` when there are any (a second parse that
     /// records every node's position, which a valid spec never pays for).
-    private static func graphIssues(of spec: PipelineSpec, text: String, knownPrograms: Set<String>) -> [SpecIssue] {
+    private static func graphIssues(of spec: PipelineSpec, dag: DAG, text: String, knownPrograms: Set<String>) -> [SpecIssue] {
         let validator = SpecValidator(knownPrograms: knownPrograms)
-        let issues = validator.issues(in: spec, locations: [:])
+        let issues = validator.issues(in: spec, dag: dag, locations: [:])
         guard !issues.isEmpty else { return [] }
         var locating = SpecParser(recordingLocations: true)
         _ = locating.parseDocument(text)
-        return validator.issues(in: spec, locations: locating.locations)
+        return validator.issues(in: spec, dag: dag, locations: locating.locations)
     }
 
     /// Positions of the nodes seen, by path, so graph-level checks can report lines too.
@@ -365,6 +369,7 @@ extension SpecParser {
 /// field, and both are read after `concurrentPerform` has joined them.
 private final class Halves: @unchecked Sendable {
     var graphIssues: [SpecIssue] = []
+    var dag: DAG?
     var canonical = (json: "", hash: "")
 }
 

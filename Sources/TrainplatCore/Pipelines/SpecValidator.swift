@@ -3,8 +3,8 @@
 struct SpecValidator {
     let knownPrograms: Set<String>
 
-    func issues(in spec: PipelineSpec, locations: [String: SpecNode.Position]) -> [SpecIssue] {
-        let dag = DAG(spec)
+    /// `dag` is `DAG(spec)`, built by the caller, who may keep it (`SpecParser.validate`).
+    func issues(in spec: PipelineSpec, dag: DAG, locations: [String: SpecNode.Position]) -> [SpecIssue] {
         var issues: [SpecIssue] = []
         func add(_ path: String, _ message: String) {
             let mark = locations[path] ?? locations[String(path.split(separator: "[").first ?? "")]

@@ -6,7 +6,12 @@ public struct RunPlanner: Sendable {
     public let rules: [String: TriggerRule]
 
     public init(spec: PipelineSpec) {
-        dag = DAG(spec)
+        self.init(spec: spec, dag: DAG(spec))
+    }
+
+    /// `dag` must be `DAG(spec)`.
+    init(spec: PipelineSpec, dag: DAG) {
+        self.dag = dag
         rules = Dictionary(uniqueKeysWithValues: spec.tasks.map { ($0.name, $0.when) })
     }
 
