@@ -20,6 +20,11 @@ public struct Scheduler: Service {
     /// A finished attempt frees a slot; the loop looks again at once rather than at its tick.
     let wakeup = Wakeup()
     var tickInterval: Duration = .milliseconds(200)
+    /// How often a busy loop reads the active runs and their counts; the wake-ups for
+    /// finished attempts in between go on from its views. Short enough that a run started
+    /// meanwhile waits little, long enough that a busy loop reads them a few times per
+    /// hundred attempts rather than for each.
+    var activeReadInterval: Duration = .milliseconds(50)
 
     init(
         database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService,
@@ -66,12 +71,12 @@ public struct Scheduler: Service {
                         try await cron.fireDueSchedules()
                         nextScheduleCheck = ContinuousClock.now + .seconds(5)
                     }
-                    // The runs and their counts are read once per tick interval. A wake-up
-                    // for a finished attempt in between goes on from the loop's own views,
-                    // which that attempt's outcome updates: that wake-up is the hot path of
-                    // a chain or a wide run, and the read was a fifth of each step.
+                    // A wake-up for a finished attempt goes on from the loop's own views,
+                    // which that attempt's outcome updates, unless `activeReadInterval` has
+                    // passed: that wake-up is the hot path of a chain or a wide run, and the
+                    // read was a fifth of each step.
                     let reread = ContinuousClock.now >= nextActiveRead
-                    if reread { nextActiveRead = ContinuousClock.now + tickInterval }
+                    if reread { nextActiveRead = ContinuousClock.now + activeReadInterval }
                     let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
                     known = pass.active
                     let claims = try await claimReadyTasks(active: pass.active, views: &views)
