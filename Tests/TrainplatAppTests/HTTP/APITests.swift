@@ -61,6 +61,39 @@ struct APITests {
         }
     }
 
+    @Test func test_cancelAndRetry_overHTTP_are409WhenTheRunsStateDoesNotAllowThem() async throws {
+        try await TestApp.with { app in
+            // setup: a run that succeeded, and one no scheduler has started
+            let done = try await app.run(spec: "name: done\ntasks:\n  hello: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
+            let waiting = try await app.start(spec: "name: waiting\ntasks:\n  later: {command: [echo]}\n")
+            let doneID = try done.requireID().uuidString.lowercased()
+            let waitingID = try waiting.requireID().uuidString.lowercased()
+            let admin = try app.headers(for: try await app.user(admin: true))
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act + check: a succeeded run is neither cancelled nor retried, and says why
+                for action in ["cancel", "retry"] {
+                    try await client.execute(uri: "/api/v1/runs/\(doneID)/\(action)", method: .post, headers: admin) { response in
+                        let problem = try json(response.body)
+                        #expect(response.status == .conflict, "\(action)")
+                        #expect(problem["detail"]?.stringValue?.contains("is succeeded") == true, "\(action)")
+                    }
+                }
+                // a queued run is cancelled once, then retried
+                try await client.execute(uri: "/api/v1/runs/\(waitingID)/cancel", method: .post, headers: admin) { response in
+                    let body = try json(response.body)
+                    #expect(response.status == .ok)
+                    #expect(body["status"] == .string("cancelled"))
+                }
+                try await client.execute(uri: "/api/v1/runs/\(waitingID)/cancel", method: .post, headers: admin) { #expect($0.status == .conflict) }
+                try await client.execute(uri: "/api/v1/runs/\(waitingID)/retry", method: .post, headers: admin) { response in
+                    let body = try json(response.body)
+                    #expect(response.status == .ok)
+                    #expect(body["status"] == .string("queued"))
+                }
+            }
+        }
+    }
+
     @Test(arguments: ["/api/v1/runs/\(UUID())", "/api/v1/runs/not-a-uuid", "/api/v1/model-versions/\(UUID())", "/api/v1/training-set-versions/abc"])
     func test_unknownResource_is404ProblemJSON(uri: String) async throws {
         try await TestApp.with { app in

@@ -105,6 +105,66 @@ struct RunControlTests {
         }
     }
 
+    @Test func test_shutdown_stopsTheRunningProcess_andRequeuesItsTaskWithoutCountingTheAttempt() async throws {
+        try await TestApp.with { app in
+            // setup: a task whose process runs when the scheduler stops
+            let run = try await start("name: long\ntasks:\n  wait: {command: [sleep, '60']}\n", app: app)
+            let scheduler = app.app.makeScheduler()
+            let loop = Task { try await scheduler.run() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await TaskAttempt.query(on: app.database).filter(\.$pid != nil).first() == nil, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // act: the scheduler stops, as on SIGTERM, and finishes what it was doing
+            loop.cancel()
+            _ = await loop.result
+            // check
+            let task = try #require(try await app.tasks(of: run)["wait"])
+            #expect(task.status == .retrying)
+            #expect(task.maxAttempts == 2, "the interrupted attempt does not count")
+            let attempt = try #require(try await app.attempts(of: task).first)
+            #expect(attempt.status == .failed)
+            #expect(attempt.reason?.hasPrefix("interrupted: the server shut down") == true)
+            #expect(!ProcessLauncher.isAlive(Int32(attempt.pid ?? 0)))
+        }
+    }
+
+    /// The most attempts that ran at the same moment.
+    private func mostAtOnce(_ attempts: [TaskAttempt]) -> Int {
+        let events = attempts.flatMap { attempt in
+            [(attempt.startedAt ?? .distantPast, 1), (attempt.finishedAt ?? .distantFuture, -1)]
+        }
+        // At equal times an end comes before a start: a slot freed is a slot taken.
+        let ordered = events.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        return ordered.reduce(into: (running: 0, most: 0)) { count, event in
+            count.running += event.1
+            count.most = max(count.most, count.running)
+        }.most
+    }
+
+    @Test(arguments: ["the pipeline's concurrency", "TRAINPLAT_MAX_TASKS_PER_USER"])
+    func test_limits_holdThroughTheScheduler(limit: String) async throws {
+        let perUser = limit == "TRAINPLAT_MAX_TASKS_PER_USER"
+        try await TestApp.with(configure: { config in
+            config.maxConcurrentTasks = 8
+            if perUser { config.maxTasksPerUser = 2 }
+        }) { app in
+            // setup: six tasks that could all run at once under the global limit
+            let tasks = (0..<6).map { "  t\($0): {command: [sh, -c, \"sleep 0.3; echo '{}' > outputs.json\"]}" }.joined(separator: "\n")
+            let run = try await start("name: limited\n\(perUser ? "" : "concurrency: 2\n")tasks:\n\(tasks)\n", app: app)
+            let runID = try run.requireID()
+            let database = app.database
+            // act
+            try await app.drive(until: {
+                try await PipelineRun.find(runID, on: database)?.status == .succeeded
+            }, timeout: .seconds(60))
+            // check: never more than two at once, and two did run together
+            let attempts = try await TaskAttempt.query(on: database).all()
+            #expect(attempts.count == 6)
+            #expect(mostAtOnce(attempts) == 2, "\(limit)")
+        }
+    }
+
     @Test func test_fairShare_smallRunOfAnotherUserIsNotQueuedBehindABigOne() async throws {
         try await TestApp.with(configure: { $0.maxConcurrentTasks = 1 }) { app in
             // setup: eight independent tasks of `big`, then one task of `small`
