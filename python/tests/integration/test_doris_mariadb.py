@@ -75,8 +75,16 @@ def test_mariadb_ddl_is_accepted_and_idempotent(mariadb: ServerSource) -> None:
         "features",
         "is_tag",
         "created_at",
+        "row_id",
     ]
     assert dict(columns)["node_id"] == "varchar"
+    # Rows are stored in the order extraction reads them; `row_id` keeps duplicate keys apart.
+    primary = mariadb.fetch(
+        "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = %s AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX",
+        ["feature_snapshots"],
+    )
+    assert [name for (name,) in primary] == ["time", "uuid", "node_id", "row_id"]
 
 
 @pytest.mark.parametrize(

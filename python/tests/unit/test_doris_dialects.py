@@ -87,9 +87,10 @@ def test_projection_per_dialect() -> None:
     assert dialect_named("mysql").name == "mariadb"
 
 
-def test_mariadb_ddl_has_keyset_index_and_binary_no_pad_collation() -> None:
+def test_mariadb_ddl_clusters_rows_in_keyset_order_with_binary_no_pad_collation() -> None:
     (ddl,) = MariaDbDialect().ddl()
 
-    assert "KEY `idx_feature_snapshots_time_key` (`time`, `uuid`, `node_id`)" in ddl
+    assert "PRIMARY KEY (`time`, `uuid`, `node_id`, `row_id`)" in ddl
+    assert "`row_id` BIGINT NOT NULL AUTO_INCREMENT" in ddl
     assert "COLLATE=utf8mb4_nopad_bin" in ddl
     assert "DUPLICATE KEY" not in ddl

@@ -223,7 +223,9 @@ CREATE TABLE IF NOT EXISTS `{TABLE}` (
     `features` JSON NOT NULL,
     `is_tag` BOOLEAN NOT NULL DEFAULT FALSE,
     `created_at` DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-    KEY `idx_{TABLE}_time_key` (`time`, `uuid`, `node_id`),
+    `row_id` BIGINT NOT NULL AUTO_INCREMENT,
+    PRIMARY KEY (`time`, `uuid`, `node_id`, `row_id`),
+    KEY `idx_{TABLE}_row_id` (`row_id`),
     KEY `idx_{TABLE}_uuid_time` (`uuid`, `time`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin
 """,
