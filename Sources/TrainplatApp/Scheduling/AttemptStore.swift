@@ -12,25 +12,10 @@ struct AttemptStore: Sendable {
 
     private var sql: any SQLDatabase { database.sql }
 
-    /// What an attempt needs to know of its task, the task's run and the run's pipeline.
+    /// What an attempt needs to know of its task (from its claim) and of the task's run.
     struct Subject: Sendable {
-        let taskID: UUID
-        let name: String
-        let maxAttempts: Int
-        let runID: UUID
-        let versionID: UUID
-        let projectID: UUID
-        let userID: UUID
-        let params: JSONObject
-        let logicalTime: Date
-        let pipelineName: String
-
-        /// The task's part comes with its claim, the run's from `RunFacts`.
-        init(claim: TaskTransitions.Claim, run: RunFacts) {
-            (taskID, name, maxAttempts, runID) = (claim.taskID, claim.name, claim.maxAttempts, claim.runID)
-            (versionID, projectID, userID, params, logicalTime, pipelineName) =
-                (run.versionID, run.projectID, run.userID, run.params, run.logicalTime, run.pipelineName)
-        }
+        let task: TaskTransitions.Claim
+        let run: RunFacts
     }
 
     /// A run's facts that every attempt of it needs; none of them changes while the run lives.

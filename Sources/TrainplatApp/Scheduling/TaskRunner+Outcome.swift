@@ -9,7 +9,7 @@ extension TaskRunner {
     func finish(
         subject: AttemptStore.Subject, attempt: AttemptStore.Attempt, end: AttemptEnd, provenance: Provenance, retries: RetryPolicy
     ) async throws -> TaskState? {
-        let taskID = subject.taskID
+        let taskID = subject.task.taskID
         var failure = Self.failureReason(end, logPath: attempt.logPath)
         var outputs: TaskContract.Outputs?
         if failure == nil {
@@ -35,13 +35,13 @@ extension TaskRunner {
                 "outputs": outputs.values, "metrics": outputs.metrics.mapValues(JSONValue.double), "progress": 1.0,
             ])
             guard won else { return nil }
-            logger.info("task succeeded", metadata: ["task": "\(subject.name)", "attempt": "\(attempt.number)"])
+            logger.info("task succeeded", metadata: ["task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
             return .succeeded
         } else if end == .interrupted {
-            try await requeueInterrupted(taskID: taskID, name: subject.name, maxAttempts: subject.maxAttempts, reason: failure)
+            try await requeueInterrupted(taskID: taskID, name: subject.task.name, maxAttempts: subject.task.maxAttempts, reason: failure)
         } else if let failure {
             return try await recordFailure(
-                taskID: taskID, name: subject.name, attempt: attempt.number, maxAttempts: subject.maxAttempts, reason: failure, retries: retries)
+                taskID: taskID, name: subject.task.name, attempt: attempt.number, maxAttempts: subject.task.maxAttempts, reason: failure, retries: retries)
         }
         return nil
     }

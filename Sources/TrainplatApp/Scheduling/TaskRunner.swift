@@ -42,26 +42,26 @@ struct TaskRunner: Sendable {
         guard let run = try await runs.facts(of: claim.runID, store: store) else {
             throw TaskContract.ContractError(description: "the run of task \(claim.taskID) vanished")
         }
-        let subject = AttemptStore.Subject(claim: claim, run: run)
-        let taskID = subject.taskID
-        let spec = try await specs.spec(versionID: subject.versionID, on: database)
-        guard let taskSpec = spec.task(named: subject.name) else {
-            throw TaskContract.ContractError(description: "task '\(subject.name)' is not in pipeline version \(subject.versionID)")
+        let subject = AttemptStore.Subject(task: claim, run: run)
+        let taskID = subject.task.taskID
+        let spec = try await specs.spec(versionID: subject.run.versionID, on: database)
+        guard let taskSpec = spec.task(named: subject.task.name) else {
+            throw TaskContract.ContractError(description: "task '\(subject.task.name)' is not in pipeline version \(subject.run.versionID)")
         }
         let attempt = AttemptStore.Attempt(
             claim.attempt, of: taskID,
-            directoryPrefix: AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: subject.runID, task: subject.name))
+            directoryPrefix: AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: subject.task.runID, task: subject.task.name))
         try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
-        logger.info("task started", metadata: ["run_id": "\(subject.runID)", "task": "\(subject.name)", "attempt": "\(attempt.number)"])
+        logger.info("task started", metadata: ["run_id": "\(subject.task.runID)", "task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
 
         let end: AttemptEnd
         var prepared = LocalMounts.Prepared()
         do {
             let context = try await templateContext(subject: subject, task: taskSpec)
             let source = try await sources.resolve(
-                try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: subject.projectID)
+                try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: subject.run.projectID)
             try TaskContract.writeInputs(
-                directory: attempt.workDirectory, task: subject.name, uses: taskSpec.uses, runID: subject.runID, logicalTime: subject.logicalTime,
+                directory: attempt.workDirectory, task: subject.task.name, uses: taskSpec.uses, runID: subject.task.runID, logicalTime: subject.run.logicalTime,
                 arguments: source.arguments)
             let command: [String]
             if let uses = taskSpec.uses {
@@ -71,13 +71,13 @@ struct TaskRunner: Sendable {
             }
             if taskSpec.cache, try await TaskCache(database: database, transitions: transitions).reuse(
                 taskID: taskID, attempt: attempt, key: TaskCache.key(taskSpec, command: command, arguments: source.arguments),
-                projectID: subject.projectID)
+                projectID: subject.run.projectID)
             {
                 return .succeeded
             }
             prepared = try await mounts.prepare(
-                taskSpec.mounts, owner: MountOwner(userID: subject.userID.uuidString, projectID: subject.projectID.uuidString),
-                userID: subject.userID, projectID: subject.projectID, attemptDirectory: attempt.workDirectory, timeoutSeconds: taskSpec.timeoutSeconds)
+                taskSpec.mounts, owner: MountOwner(userID: subject.run.userID.uuidString, projectID: subject.run.projectID.uuidString),
+                userID: subject.run.userID, projectID: subject.run.projectID, attemptDirectory: attempt.workDirectory, timeoutSeconds: taskSpec.timeoutSeconds)
             end = await execute(
                 command: command, taskSpec: taskSpec, subject: subject, attempt: attempt,
                 extraEnvironment: source.environment.merging(prepared.environment) { source, _ in source }, mounts: prepared)
@@ -90,8 +90,8 @@ struct TaskRunner: Sendable {
         }
         prepared.removeTemporary()
         let provenance = Provenance(
-            projectID: subject.projectID, userID: subject.userID, runID: subject.runID, taskID: taskID,
-            defaultName: "\(subject.pipelineName).\(subject.name)")
+            projectID: subject.run.projectID, userID: subject.run.userID, runID: subject.task.runID, taskID: taskID,
+            defaultName: "\(subject.run.pipelineName).\(subject.task.name)")
         return try await finish(subject: subject, attempt: attempt, end: end, provenance: provenance, retries: taskSpec.retries)
     }
 
@@ -102,24 +102,24 @@ struct TaskRunner: Sendable {
         let referenced = task.referencedTasks
         var outputs: [String: [String: JSONValue]] = [:]
         if !referenced.isEmpty {
-            let finished = try await TaskRun.query(on: database).filter(\.$run.$id == subject.runID)
+            let finished = try await TaskRun.query(on: database).filter(\.$run.$id == subject.task.runID)
                 .filter(\.$status == .succeeded).filter(\.$name ~~ Array(referenced)).all()
             outputs = Dictionary(uniqueKeysWithValues: finished.map { ($0.name, $0.outputs ?? [:]) })
         }
         return TemplateContext(
-            params: subject.params, taskOutputs: outputs, runID: subject.runID.uuidString.lowercased(), logicalTime: subject.logicalTime)
+            params: subject.run.params, taskOutputs: outputs, runID: subject.task.runID.uuidString.lowercased(), logicalTime: subject.run.logicalTime)
     }
 
     private func execute(
         command: [String], taskSpec: TaskSpec, subject: AttemptStore.Subject, attempt: AttemptStore.Attempt,
         extraEnvironment: [String: String], mounts: LocalMounts.Prepared
     ) async -> AttemptEnd {
-        let taskID = subject.taskID
+        let taskID = subject.task.taskID
         let processSpec = TaskProcessSpec(
             command: command,
             environment: environment(
-                directory: attempt.workDirectory, runID: subject.runID, taskID: taskID,
-                token: auth.taskToken(userID: subject.userID, runID: subject.runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
+                directory: attempt.workDirectory, runID: subject.task.runID, taskID: taskID,
+                token: auth.taskToken(userID: subject.run.userID, runID: subject.task.runID, lifetime: taskSpec.timeoutSeconds ?? 86400)
             ).merging(extraEnvironment) { contract, _ in contract },
             workDirectory: attempt.workDirectory, logPath: attempt.logPath,
             timeoutSeconds: taskSpec.timeoutSeconds, logLimitBytes: config.taskLogLimitBytes)
