@@ -64,9 +64,7 @@ extension RunService {
     func stop(runID: UUID, as state: RunState, reason: String, taskReason: String, transitions: TaskTransitions) async throws -> Bool {
         let unfinished = try await TaskRun.query(on: database).filter(\.$run.$id == runID)
             .filter(\.$status ~~ [.pending, .ready, .running, .retrying]).all()
-        for task in unfinished {
-            try await transitions.move(try task.requireID(), to: .cancelled, reason: taskReason)
-        }
+        try await transitions.move(unfinished.map { try $0.requireID() }, to: .cancelled, reason: taskReason)
         return try await transitions.moveRun(runID, to: state, from: [.queued, .running], reason: reason)
     }
 
