@@ -51,12 +51,13 @@ struct TaskRunner: Sendable {
         let attempt = AttemptStore.Attempt(
             claim.attempt, of: taskID,
             directoryPrefix: AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: subject.task.runID, task: subject.task.name))
-        try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
         logger.info("task started", metadata: ["run_id": "\(subject.task.runID)", "task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
 
         let end: AttemptEnd
         var prepared = LocalMounts.Prepared()
         do {
+            // Inside: an attempt that cannot get its directory is closed with the reason.
+            try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
             let context = try await templateContext(subject: subject, task: taskSpec)
             let source = try await sources.resolve(
                 try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: subject.run.projectID)

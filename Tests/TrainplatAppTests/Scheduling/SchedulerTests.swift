@@ -165,6 +165,24 @@ struct SchedulerTests {
         }
     }
 
+    @Test func test_scheduler_attemptDirectoryThatCannotBeCreated_closesTheAttemptWithItsReason() async throws {
+        try await TestApp.with { app in
+            // setup: a file where the runs directory belongs
+            let runs = app.app.config.runsDirectory
+            try? FileManager.default.removeItem(atPath: runs)
+            #expect(FileManager.default.createFile(atPath: runs, contents: Data("not a directory".utf8)))
+            // act
+            let run = try await app.run(spec: "name: nowhere\ntasks:\n  t: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
+            // check: the task failed with the reason, and its attempt is recorded with it
+            let task = try #require(try await app.tasks(of: run)["t"])
+            #expect(task.status == .failed)
+            #expect(task.reason?.hasPrefix("could not prepare the task") == true, "reason was \(task.reason ?? "nil")")
+            let attempts = try await app.attempts(of: task)
+            #expect(attempts.map(\.status) == [.failed])
+            #expect(attempts.first?.reason == task.reason)
+        }
+    }
+
     @Test func test_scheduler_missingPython_failsTheAttemptWithAClearReason() async throws {
         try await TestApp.with(configure: { $0.pythonExecutable = "/nonexistent/python3" }) { app in
             // act
