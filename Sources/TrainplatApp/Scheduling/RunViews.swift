@@ -27,12 +27,11 @@ struct RunViews {
         fileprivate(set) var finishedSincePlanning: Set<String>?
         fileprivate private(set) var counts: [String: Int] = [:]
         fileprivate let readAt = ContinuousClock.now
-        /// The tasks oldest first (as `SchedulerQueries.tasks(ofRun:)` reads them), whether
-        /// each is ready, and the first that may be: the oldest ready tasks are found without
-        /// sorting, and a tick looks at few more than it can start.
-        private var byAge: [(id: UUID, createdAt: Date)] = []
+        /// The tasks oldest first (as `SchedulerQueries.tasks(ofRun:)` reads them), each one's
+        /// place in that order, and the first place that may hold a ready task: the oldest
+        /// ready tasks are found without sorting, and a tick looks at few more than it starts.
+        private var byAge: [(name: String, id: UUID, createdAt: Date)] = []
         private var age: [String: Int] = [:]
-        private var isReady: [Bool] = []
         private var firstMaybeReady = 0
 
         /// Each state some task is in, once: all `RunPlanner.outcome` needs.
@@ -43,8 +42,7 @@ struct RunViews {
                 ids[row.name] = row.id
                 counts[row.status, default: 0] += 1
                 age[row.name] = byAge.count
-                byAge.append((row.id, row.createdAt ?? .distantPast))
-                isReady.append(row.state == .ready)
+                byAge.append((row.name, row.id, row.createdAt ?? .distantPast))
                 guard let state = row.state else { continue }
                 states[row.name] = state
                 if state == .retrying { retrying[row.name] = .some(row.notBefore) }
@@ -53,11 +51,12 @@ struct RunViews {
 
         /// Up to `limit` ready tasks, oldest first.
         fileprivate mutating func oldestReady(_ limit: Int) -> [(id: UUID, createdAt: Date)] {
-            while firstMaybeReady < isReady.count && !isReady[firstMaybeReady] { firstMaybeReady += 1 }
+            func isReady(_ index: Int) -> Bool { states[byAge[index].name] == .ready }
+            while firstMaybeReady < byAge.count && !isReady(firstMaybeReady) { firstMaybeReady += 1 }
             var found: [(id: UUID, createdAt: Date)] = []
             var index = firstMaybeReady
-            while found.count < limit && index < isReady.count {
-                if isReady[index] { found.append(byAge[index]) }
+            while found.count < limit && index < byAge.count {
+                if isReady(index) { found.append((byAge[index].id, byAge[index].createdAt)) }
                 index += 1
             }
             return found
@@ -73,10 +72,7 @@ struct RunViews {
             states[name] = state
             retrying[name] = nil
             if state.isTerminal { finishedSincePlanning?.insert(name) }
-            if let index = age[name] {
-                isReady[index] = state == .ready
-                if state == .ready { firstMaybeReady = min(firstMaybeReady, index) }
-            }
+            if state == .ready, let index = age[name] { firstMaybeReady = min(firstMaybeReady, index) }
         }
     }
 
