@@ -3,14 +3,14 @@ import Foundation
 extension TaskSpec {
     /// Every string of the task that holds a template (`{{`), with its path in the spec: the
     /// command's items and the strings inside `with`. A string without `{{` has neither
-    /// references nor template errors, and most have none: their paths are not built.
+    /// references nor template errors, and most have none: its path is not built.
     public var templateTexts: [(path: String, text: String)] {
         var texts: [(path: String, text: String)] = []
         for (index, item) in (command ?? []).enumerated() where Template.mayHoldTemplate(item) {
             texts.append((path: "tasks.\(name).command[\(index)]", text: item))
         }
         for (key, value) in with.sorted(by: { $0.key < $1.key }) {
-            texts += Self.strings(in: value, path: "tasks.\(name).with.\(key)").filter { Template.mayHoldTemplate($0.text) }
+            texts += Self.templates(in: value) { "tasks.\(name).with.\(key)" }
         }
         return texts
     }
@@ -26,11 +26,12 @@ extension TaskSpec {
         return tasks
     }
 
-    private static func strings(in value: JSONValue, path: String) -> [(path: String, text: String)] {
+    /// The strings inside `value` that hold a template, with their paths (built only for those).
+    private static func templates(in value: JSONValue, path: () -> String) -> [(path: String, text: String)] {
         switch value {
-        case .string(let text): [(path, text)]
-        case .array(let items): items.enumerated().flatMap { strings(in: $0.element, path: "\(path)[\($0.offset)]") }
-        case .object(let fields): fields.sorted { $0.key < $1.key }.flatMap { strings(in: $0.value, path: "\(path).\($0.key)") }
+        case .string(let text): Template.mayHoldTemplate(text) ? [(path(), text)] : []
+        case .array(let items): items.enumerated().flatMap { item in templates(in: item.element) { "\(path())[\(item.offset)]" } }
+        case .object(let fields): fields.sorted { $0.key < $1.key }.flatMap { field in templates(in: field.value) { "\(path()).\(field.key)" } }
         default: []
         }
     }
