@@ -10,6 +10,7 @@ struct DorisCommand: AsyncParsableCommand {
 
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "preview",
             abstract: "Print a window of snapshots: --source PATH | --source-url URL [--password-env NAME] --start ISO --end ISO [--limit N] [--feature-keys K ...] [--count]")
 
         @Argument(parsing: .captureForPassthrough, help: "Arguments of python -m trainplat.doris.preview.")

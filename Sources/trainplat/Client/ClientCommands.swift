@@ -13,6 +13,7 @@ func runClient(_ body: () async throws -> Void) async throws {
 
 struct Login: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "login",
         abstract: "Log in and print `export TRAINPLAT_API_TOKEN=…` (password from $TRAINPLAT_PASSWORD or the first line of stdin).")
 
     @OptionGroup var api: APIOptions
@@ -30,7 +31,7 @@ struct Login: AsyncParsableCommand {
 
 extension PipelineCommand {
     struct Submit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Register a spec file as a version of its pipeline in a project.")
+        static let configuration = CommandConfiguration(commandName: "submit", abstract: "Register a spec file as a version of its pipeline in a project.")
 
         @OptionGroup var api: APIOptions
         @Option(help: "Project id.") var project: String
@@ -46,7 +47,7 @@ extension PipelineCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the pipelines you can see.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the pipelines you can see.")
         @OptionGroup var api: APIOptions
 
         func run() async throws {
@@ -57,7 +58,7 @@ extension PipelineCommand {
 
 extension PipelineCommand {
     struct Diff: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "What changed between two versions of a pipeline (default: the newest against the one before).")
+        static let configuration = CommandConfiguration(commandName: "diff", abstract: "What changed between two versions of a pipeline (default: the newest against the one before).")
         @OptionGroup var api: APIOptions
         @Option(help: "The older version number.") var from: Int?
         @Option(help: "The newer version number.") var to: Int?
@@ -78,7 +79,7 @@ struct RunCommand: AsyncParsableCommand {
         subcommands: [Start.self, Show.self, Cancel.self, Retry.self, Log.self])
 
     struct Start: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a run of a pipeline (its newest version unless --version).")
+        static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a run of a pipeline (its newest version unless --version).")
         @OptionGroup var api: APIOptions
         @Argument(help: "Pipeline id.") var pipeline: String
         @Option(name: .customLong("param"), help: "A parameter as NAME=VALUE (VALUE parsed as JSON when it is JSON).")
@@ -99,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A run and its tasks' states.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "A run and its tasks' states.")
         @OptionGroup var api: APIOptions
         @Argument(help: "Run id.") var run: String
 
@@ -117,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a run.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a run.")
         @OptionGroup var api: APIOptions
         @Argument(help: "Run id.") var run: String
 
@@ -127,7 +128,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-run a failed or cancelled run from its unfinished tasks.")
+        static let configuration = CommandConfiguration(commandName: "retry", abstract: "Re-run a failed or cancelled run from its unfinished tasks.")
         @OptionGroup var api: APIOptions
         @Argument(help: "Run id.") var run: String
 
@@ -137,7 +138,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     struct Log: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The latest attempt's log of a task (last 256 KiB); --follow prints it as it grows.")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "The latest attempt's log of a task (last 256 KiB); --follow prints it as it grows.")
         @OptionGroup var api: APIOptions
         @Flag(help: "Keep printing new lines until the attempt ends (like tail -f).") var follow = false
         @Argument(help: "Run id.") var run: String
