@@ -191,3 +191,32 @@ def test_fast_path_parses_in_blocks_and_keeps_a_long_line_on_it(
         column.to_pylist() for column in exact.columns
     ]
     assert parsed.columns[4][200].as_py() == "z" * 100_000
+
+
+def test_fast_path_schema_follows_the_first_rows_key_order_and_values_stay_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrow's reader is a third faster when its schema lists keys in the rows' order; the
+    # order must not change a value, whatever order (or subset) the other rows use.
+    schema = FeatureSchema.parse(["a:numeric", "b:categorical", "c:numeric", "d:categorical"])
+    features = [
+        {"c": 1, "extra": 0, "a": 2.5, "b": "x"},  # d absent, an unknown key
+        {"a": 3, "b": "y", "c": 4, "d": "z"},
+        {"d": "w", "c": 5.5},
+        {"b": "v", "a": -1, "d": "u", "c": 0},
+    ]
+    chunk = SnapshotChunk.from_rows([snapshot(f"u{i}", i, f) for i, f in enumerate(features)])
+    parser = ChunkParser(schema, 0, 2**62)
+    exact = parser._parse_slow(chunk)
+
+    def no_slow_path(*_: object) -> None:
+        raise AssertionError("the chunk left the fast path")
+
+    monkeypatch.setattr(ChunkParser, "_parse_slow", no_slow_path)
+    parsed = parser.parse(chunk)
+
+    assert parser._schema_in_order_of(chunk.features).names == ["c", "a", "b", "d"]
+    assert [column.to_pylist() for column in parsed.columns] == [
+        column.to_pylist() for column in exact.columns
+    ]
+    assert parsed.columns[4].to_pylist() == [2.5, 3.0, None, -1.0]  # a, in schema order
