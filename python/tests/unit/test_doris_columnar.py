@@ -2,6 +2,7 @@
 bulk, the reader thread, and extraction without a COUNT."""
 
 import threading
+import time
 from collections.abc import Generator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from trainplat.doris.chunk import SnapshotChunk, chunk_from_records, times_us
 from trainplat.doris.dialects import MariaDbDialect
 from trainplat.doris.extract import extract
 from trainplat.doris.parse import ChunkParser, FeatureSchema
-from trainplat.doris.prefetch import prefetched
+from trainplat.doris.prefetch import InBackground, prefetched
 from trainplat.doris.query import WindowQuery
 from trainplat.doris.schema import SnapshotRow
 from trainplat.doris.source import SqliteSource
@@ -102,6 +103,51 @@ def test_prefetched_stops_and_closes_the_reader_when_the_consumer_stops() -> Non
     assert closed.is_set()
     # check: bounded read-ahead, not the whole source
     assert len(produced) <= 4
+
+
+def test_in_background_calls_in_order_on_another_thread_and_waits_at_exit() -> None:
+    called: list[tuple[int, str]] = []
+
+    def slow(item: int) -> None:
+        time.sleep(0.01)  # still at work when the last put returns
+        called.append((item, threading.current_thread().name))
+
+    with InBackground(slow, name="writer") as background:
+        for item in range(5):
+            background.put(item)
+
+    assert called == [(item, "writer") for item in range(5)]
+
+
+def test_in_background_raises_the_first_error_and_calls_nothing_after_it() -> None:
+    called: list[int] = []
+
+    def fails_on_two(item: int) -> None:
+        if item == 2:
+            raise OSError("disk full")
+        called.append(item)
+
+    def put_fifty() -> None:
+        with InBackground(fails_on_two) as background:
+            for item in range(50):
+                background.put(item)
+
+    with pytest.raises(OSError, match="disk full"):
+        put_fifty()
+    assert called == [0, 1]
+
+
+def test_in_background_lets_the_callers_own_error_through() -> None:
+    def ignore(_: int) -> None:
+        pass
+
+    def fail_while_putting() -> None:
+        with InBackground(ignore) as background:
+            background.put(1)
+            raise KeyError("parse failed")
+
+    with pytest.raises(KeyError, match="parse failed"):
+        fail_while_putting()
 
 
 class _Recording(SqliteSource):

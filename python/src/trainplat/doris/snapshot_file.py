@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from trainplat.doris.chunk import SnapshotChunk
 from trainplat.doris.parse import REJECT_REASONS, ChunkParser, RejectReason
+from trainplat.doris.prefetch import InBackground
 from trainplat.tasks.result import FeatureKind, JsonValue
 
 FEATURE_SCHEMA_KEY = b"trainplat.feature_schema"
@@ -81,6 +82,8 @@ def write_snapshot_file(
             path, schema, compression=COMPRESSION, use_dictionary=text_columns
         ) as writer,
         rejects_path.open("w", encoding="utf-8") as rejects,
+        # The writer compresses one chunk while the next is parsed (both release the GIL).
+        InBackground(writer.write_batch, name="snapshot-writer") as batches,
     ):
         for chunk in chunks:
             parsed = parser.parse(chunk)
@@ -90,7 +93,7 @@ def write_snapshot_file(
             times = columns[2]
             columns[2] = times.cast(TIME_TYPE)
             if parsed.rows:
-                writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+                batches.put(pa.RecordBatch.from_arrays(columns, schema=schema))
                 bounds = pc.min_max(times)
                 low, high = int(bounds["min"].as_py()), int(bounds["max"].as_py())
                 if stats.time_min_us is None or low < stats.time_min_us:
