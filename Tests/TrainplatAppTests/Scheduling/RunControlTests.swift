@@ -87,8 +87,11 @@ struct RunControlTests {
 
     @Test func test_claims_takeTheOldestReadyTasks_andAnotherUsersTaskBehindALongerBacklog() async throws {
         try await TestApp.with(configure: { $0.maxConcurrentTasks = 4 }) { app in
-            // setup: 12 ready tasks of one user's run, then one of another user's
-            let wide = (0..<12).map { "  t\($0): {command: [\"true\"]}" }.joined(separator: "\n")
+            // setup: 12 ready tasks of one user's run, then one of another user's. A run's
+            // tasks are created a microsecond apart in its canonical spec's order, by name;
+            // zero-padded names make that t00, t01, t02, … (the test must not compare the
+            // stored times: read back, two a microsecond apart may round to one).
+            let wide = (0..<12).map { "  t\($0 < 10 ? "0" : "")\($0): {command: [\"true\"]}" }.joined(separator: "\n")
             let big = try await start("name: big\ntasks:\n\(wide)\n", app: app)
             let small = try await start("name: small\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
             let scheduler = app.app.makeScheduler()
@@ -97,11 +100,11 @@ struct RunControlTests {
             // act
             let claims = try await scheduler.claimReadyTasks(active: pass.active, views: &views)
             // check: the users take turns, each from its oldest task on
-            let bigTasks = try await app.tasks(of: big).values.sorted { ($0.createdAt ?? .distantPast, $0.id?.uuidString ?? "") < ($1.createdAt ?? .distantPast, $1.id?.uuidString ?? "") }
+            let bigTasks = try await app.tasks(of: big)
             let smallTask = try #require(try await app.tasks(of: small)["only"]?.id)
-            #expect(claims.map(\.taskID) == [bigTasks[0].id, smallTask, bigTasks[1].id, bigTasks[2].id].compactMap { $0 })
+            #expect(claims.map(\.name) == ["t00", "only", "t01", "t02"])
+            #expect(claims.map(\.taskID) == [bigTasks["t00"]?.id, smallTask, bigTasks["t01"]?.id, bigTasks["t02"]?.id].compactMap { $0 })
             #expect(claims.allSatisfy { $0.attempt == 1 })
-            #expect(claims.map(\.name) == [bigTasks[0].name, "only", bigTasks[1].name, bigTasks[2].name])
         }
     }
 
