@@ -31,9 +31,15 @@ struct RunService: Sendable {
         }
     }
 
+    /// How far apart a run's tasks' `created_at` are, in seconds: two microseconds. Times
+    /// reach the application to the microsecond, PostgreSQL's driver truncating them on the
+    /// way in and SQLiteNIO rounding them on the way out, each off a `Double`'s error, so
+    /// one-microsecond steps could come back as the same time.
+    static let createdAtStep = 2e-6
+
     /// One pending row per task, many to a statement (one statement per task was most of
     /// starting a 1,000-task run), in slices under SQLite's and PostgreSQL's limits on bound
-    /// values. `created_at` counts up a microsecond per task in the spec's order, which the
+    /// values. `created_at` counts up `createdAtStep` per task in the spec's order, which the
     /// oldest-first reads keep (a run's tasks in the API, the fair share's ready candidates);
     /// Fluent's batch create stamps each row in a task of its own, in no fixed order.
     private static func insertTaskRows(of spec: PipelineSpec, runID: UUID, on database: any Database) async throws {
@@ -45,7 +51,7 @@ struct RunService: Sendable {
                 let task = spec.tasks[position]
                 insert = insert.values(
                     SQLBind(UUID()), SQLBind(runID), SQLBind(task.name), SQLBind(TaskState.pending.rawValue), SQLBind(0),
-                    SQLBind(task.retries.count + 1), SQLBind(0.0), SQLBind(createdAt.addingTimeInterval(Double(position) / 1_000_000)))
+                    SQLBind(task.retries.count + 1), SQLBind(0.0), SQLBind(createdAt.addingTimeInterval(Double(position) * createdAtStep)))
             }
             try await insert.run()
         }

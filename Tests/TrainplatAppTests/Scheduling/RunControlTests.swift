@@ -30,6 +30,9 @@ struct RunControlTests {
             let tasks = try await TaskRunDTO.all(ofRun: run.requireID(), on: app.database)
             #expect(tasks.map(\.name) == names.sorted())
             #expect(tasks.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.maxAttempts == 1 && $0.progress == 0 })
+            // and their times, read back rounded to the microsecond, still tell them apart
+            let times = try await app.tasks(of: run).values.sorted { $0.name < $1.name }.map { $0.createdAt ?? .distantPast }
+            #expect(zip(times, times.dropFirst()).allSatisfy { $0 < $1 })
         }
     }
 
@@ -88,9 +91,8 @@ struct RunControlTests {
     @Test func test_claims_takeTheOldestReadyTasks_andAnotherUsersTaskBehindALongerBacklog() async throws {
         try await TestApp.with(configure: { $0.maxConcurrentTasks = 4 }) { app in
             // setup: 12 ready tasks of one user's run, then one of another user's. A run's
-            // tasks are created a microsecond apart in its canonical spec's order, by name;
-            // zero-padded names make that t00, t01, t02, … (the test must not compare the
-            // stored times: read back, two a microsecond apart may round to one).
+            // tasks are created in its canonical spec's order, by name; zero-padded names
+            // make that t00, t01, t02, …
             let wide = (0..<12).map { "  t\($0 < 10 ? "0" : "")\($0): {command: [\"true\"]}" }.joined(separator: "\n")
             let big = try await start("name: big\ntasks:\n\(wide)\n", app: app)
             let small = try await start("name: small\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
