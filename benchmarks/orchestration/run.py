@@ -27,8 +27,11 @@ DAGs of --tasks tasks: `chain` (each needs the previous one), `fanout` (all inde
 
 Per-task overhead = (wall - raw wall) / tasks (goal <= 5 ms); ratio = wall / raw (goal for
 the fan-out: <= 1.5); trainplat vs Prefect: the ratio of their per-task overheads (goal
->= 10). Then spec validation of a 10,000-task layered DAG (100 layers x 100, each task needs
-two of the layer before), median of 5, through `POST /api/v1/pipelines/validate` (HTTP, auth,
+>= 10). Server CPU ms/task: the server process's own CPU time (its threads, not the task
+processes) per task; it varies less than the wall time on a shared machine.
+
+Then spec validation of a 10,000-task layered DAG (100 layers x 100, each task needs two
+of the layer before), median of 5, through `POST /api/v1/pipelines/validate` (HTTP, auth,
 YAML parse, validation, canonical hash; no storage) and through `trainplat pipeline validate
 FILE` (the same plus process start, reading the file and the scheduler's first planning
 pass: which tasks are ready at the start); goal < 100 ms for validation and planning.
@@ -53,6 +56,13 @@ PREFECT_VERSION = "3.9.1"
 PREFECT_VENV = Path(f"/var/tmp/trainplat-bench-prefect-{PREFECT_VERSION}")
 NOOP = ["sh", "-c", "echo '{}' > outputs.json"]
 LAYERS = 10
+# Memory, not this machine's disk: its root file system is ext4 without a journal, and
+# there ext4 skips, one by one, every inode freed in the last 60 s (360 s while its inode
+# table block is dirty) when it allocates one. After a run's directories were deleted (the
+# previous invocation's clean-up), each mkdir scanned thousands of them: 40% of the server's
+# CPU in a profile, and the raw fan-out took 0.95-1.8 s instead of 0.6 s. The comparison is
+# between orchestrators, so both sides get a file system that costs the same on every run.
+DEFAULT_SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/var/tmp")
 
 
 def dag(shape: str, tasks: int) -> dict[str, list[str]]:
@@ -91,14 +101,21 @@ def spec_yaml(name: str, graph: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's own CPU time (user + system, its threads; not its reaped children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_ours(
     server: Server, project: str, shape: str, graph: dict[str, list[str]], limit: float
-) -> float:
-    """Seconds until the run succeeded; inf when it had not finished after `limit` seconds
-    (the run is then cancelled)."""
+) -> tuple[float, float]:
+    """Seconds until the run succeeded (inf when it had not finished after `limit` seconds;
+    the run is then cancelled), and the server's CPU seconds meanwhile: on a shared machine
+    the CPU varies less than the wall time, and it is what a task costs the other tasks."""
     spec = spec_yaml(f"bench-{shape}", graph).encode()
     pipeline = server.call("POST", f"/api/v1/projects/{project}/pipelines", spec)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), cpu_seconds(server.process.pid)
     run = server.call("POST", f"/api/v1/pipelines/{pipeline['pipeline']['id']}/runs", {})
     while True:
         latest = server.call("GET", "/api/v1/runs?limit=1")["items"][0]
@@ -109,15 +126,15 @@ def run_ours(
         if time.perf_counter() - started > limit:
             server.call("POST", f"/api/v1/runs/{run['id']}/cancel", {})
             print(f"{shape}: not finished after {limit:.0f} s; cancelled", file=sys.stderr)
-            return float("inf")
+            return float("inf"), float("nan")
         time.sleep(0.05)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, cpu_seconds(server.process.pid) - cpu_before
     if latest["status"] != "succeeded":
         detail = server.call("GET", f"/api/v1/runs/{run['id']}")
         reasons = {t.get("reason") for t in detail["tasks"] if t["status"] == "failed"}
         print(f"{shape}: the run ended {latest['status']} after {elapsed:.1f} s: {reasons}")
-        return float("nan")
-    return elapsed
+        return float("nan"), float("nan")
+    return elapsed, cpu
 
 
 def run_raw(scratch: Path, graph: dict[str, list[str]], concurrency: int) -> float:
@@ -302,9 +319,10 @@ def main() -> int:
     parser.add_argument(
         "--scratch",
         type=Path,
-        default=Path("/var/tmp"),
+        default=DEFAULT_SCRATCH,
         help="where the server's data directory and the raw tasks' directories go (both sides "
-        "create their task directories and files there, so its file system's cost is in both)",
+        "create their task directories and files there, so its file system's cost is in both; "
+        f"default {DEFAULT_SCRATCH}, see DEFAULT_SCRATCH)",
     )
     args = parser.parse_args()
     shapes = [shape for shape in args.dags.split(",") if shape]
@@ -333,16 +351,20 @@ def main() -> int:
             for index, shape in enumerate(shapes):
                 graph = dag(shape, args.tasks)
                 row: dict[str, float] = {}
-                raws, ours = [], []
+                raws, ours, cpus = [], [], []
                 for repeat in range(args.repeats):
                     directory = scratch / f"raw-{index}-{repeat}"
                     directory.mkdir()
                     raws.append(run_raw(directory, graph, args.concurrency))
                     name = f"{shape}-{repeat}"
-                    ours.append(run_ours(server, project, name, graph, args.run_timeout))
+                    elapsed, cpu = run_ours(server, project, name, graph, args.run_timeout)
+                    ours.append(elapsed)
+                    cpus.append(cpu)
                 row["raw"], row["ours"] = statistics.median(raws), statistics.median(ours)
+                row["server_cpu"] = statistics.median(cpus)
                 print(
-                    f"{shape}: raw {row['raw']:.2f} s, trainplat {row['ours']:.2f} s",
+                    f"{shape}: raw {row['raw']:.2f} s, trainplat {row['ours']:.2f} s "
+                    f"(server CPU {row['server_cpu']:.2f} s)",
                     file=sys.stderr,
                 )
                 if prefect is not None:
@@ -371,7 +393,7 @@ def main() -> int:
         report = {"dags": results, "validation": validation, "fairness": fairness}
         args.json.write_text(json.dumps(report, indent=2))
 
-    build = "release" if "release" in str(binary()) else "debug"
+    build = "debug" if "/debug/" in str(binary()) else "release"
     n = args.tasks
     print(
         f"\n{n} no-op tasks per DAG, concurrency {args.concurrency}, median of {args.repeats} "
@@ -379,13 +401,14 @@ def main() -> int:
     )
     print(
         f"{'dag':<7} {'raw s':>7} {'ours s':>8} {'ours/raw':>9} {'ours ms/task':>13} "
+        f"{'server CPU ms/task':>19} "
         f"{'Prefect s':>10} {'Prefect ms/task':>16} {'Prefect/ours':>13}"
     )
     for shape, row in results.items():
         ours_overhead = (row["ours"] - row["raw"]) / n * 1000
         line = (
             f"{shape:<7} {row['raw']:>7.2f} {row['ours']:>8.2f} {row['ours'] / row['raw']:>9.2f} "
-            f"{ours_overhead:>13.2f}"
+            f"{ours_overhead:>13.2f} {row['server_cpu'] / n * 1000:>19.2f}"
         )
         if "prefect" in row:
             prefect_overhead = (row["prefect"] - row["raw"]) / n * 1000
