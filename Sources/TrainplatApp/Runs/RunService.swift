@@ -84,7 +84,7 @@ extension RunService {
         for task in again {
             let budget = (spec.task(named: task.name)?.retries.count ?? 0) + 1
             try await transitions.move(
-                try task.requireID(), to: .pending, set: ["max_attempts": task.attemptCount + budget, "reason": Optional<String>.none])
+                try task.requireID(), to: .pending, set: [.maxAttempts: task.attemptCount + budget, .reason: Optional<String>.none])
         }
         return try await transitions.moveRun(runID, to: .queued, from: [.failed, .cancelled])
     }

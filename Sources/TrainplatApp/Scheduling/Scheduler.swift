@@ -243,7 +243,7 @@ public struct Scheduler: Service {
             let moved = lostBefore + 1 >= Self.maxLostAttempts
                 ? try await transitions.move(taskID, to: .failed, from: [.running], reason: "\(reason) (lost \(Self.maxLostAttempts) times)")
                 : try await transitions.move(
-                    taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": Date(), "max_attempts": task.maxAttempts + 1])
+                    taskID, to: .retrying, from: [.running], reason: reason, set: [.notBefore: Date(), .maxAttempts: task.maxAttempts + 1])
             guard moved else { continue }
             if let attempt, attempt.number == task.attemptCount {
                 attempt.status = .failed

@@ -36,7 +36,7 @@ struct TaskCache: Sendable {
             reason: "cache hit: reused the outputs of task \(earlier.name) in run \(earlier.$run.id.uuidString.lowercased())")
         // The outputs in the same guarded update as the state, as for a task that ran.
         try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
-            "outputs": earlier.outputs, "metrics": earlier.metrics, "cached_from": earlierID, "progress": 1.0, "progress_message": "cached",
+            .outputs: earlier.outputs, .metrics: earlier.metrics, .cachedFrom: earlierID, .progress: 1.0, .progressMessage: "cached",
         ])
         return true
     }

@@ -32,7 +32,7 @@ extension TaskRunner {
             // Outputs and state in one update: a downstream task is readied only after the
             // state change, and by then the outputs it renders its templates from are stored.
             let won = try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
-                "outputs": outputs.values, "metrics": outputs.metrics.mapValues(JSONValue.double), "progress": 1.0,
+                .outputs: outputs.values, .metrics: outputs.metrics.mapValues(JSONValue.double), .progress: 1.0,
             ])
             guard won else { return nil }
             logger.info("task succeeded", metadata: ["task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
@@ -95,7 +95,7 @@ extension TaskRunner {
     private func requeueInterrupted(taskID: UUID, name: String, maxAttempts: Int, reason: String?) async throws {
         logger.info("task interrupted by shutdown; it will run again", metadata: ["task": "\(name)"])
         try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: [
-            "max_attempts": maxAttempts + 1, "not_before": Date(),
+            .maxAttempts: maxAttempts + 1, .notBefore: Date(),
         ])
     }
 
@@ -107,7 +107,7 @@ extension TaskRunner {
         logger.warning("task attempt failed", metadata: ["task": "\(name)", "attempt": "\(attempt)", "reason": "\(reason)"])
         if attempt < maxAttempts {
             let notBefore = Date().addingTimeInterval(retries.delay(beforeRetry: attempt))
-            try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: ["not_before": notBefore])
+            try await transitions.move(taskID, to: .retrying, from: [.running], reason: reason, set: [.notBefore: notBefore])
             return nil
         }
         let summary = maxAttempts > 1 ? "\(reason) (after \(attempt) attempts)" : reason

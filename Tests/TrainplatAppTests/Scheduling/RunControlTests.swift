@@ -72,7 +72,7 @@ struct RunControlTests {
                 """
             let run = try await app.run(spec: spec)
             #expect(run.status == .failed)
-            FileManager.default.createFile(atPath: marker, contents: nil)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
             let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
             // act
             let retried = try await RunService(database: app.database).retry(runID: run.requireID(), transitions: transitions)

@@ -100,6 +100,7 @@ struct SchedulerTests {
         ("echo 'not json' > outputs.json", "outputs.json is not valid JSON"),
         (#"echo '{\"metrics\": {\"loss\": \"low\"}}' > outputs.json"#, "metrics.loss must be a number"),
         (#"echo '{\"surprise\": 1}' > outputs.json"#, "unknown field 'surprise'"),
+        ("head -c 1048577 /dev/zero > outputs.json", "outputs.json is over the limit of 1048576 bytes"),
     ])
     func test_scheduler_badOutputs_failTheAttemptWithAReason(command: String, expected: String) async throws {
         try await TestApp.with { app in
