@@ -96,7 +96,7 @@ public struct TrainplatApp: Sendable {
         ProjectController(database: database, access: access, audit: audit).addRoutes(to: projects)
         PipelineController(database: database, access: access, audit: audit, quotas: quotas).addRoutes(to: api.group("pipelines"), projects: projects)
         let transitions = TaskTransitions(database: database, metrics: schedulerMetrics)
-        RunController(database: database, access: access, transitions: transitions, audit: audit).addRoutes(to: api.group("runs"))
+        RunController(database: database, access: access, transitions: transitions, audit: audit, runsDirectory: config.runsDirectory).addRoutes(to: api.group("runs"))
         TrainingSetController(database: database, access: access, audit: audit).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
         ModelAliasController(database: database, access: access, audit: audit).addRoutes(to: projects)

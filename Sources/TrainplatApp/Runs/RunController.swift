@@ -10,6 +10,9 @@ struct RunController {
     let access: ProjectAccess
     let transitions: TaskTransitions
     let audit: AuditLog
+    /// Where attempts keep their logs: an attempt's row is written at its first tick, and its
+    /// log is served from its known path before then.
+    let runsDirectory: String
     /// Log tails returned by the API are capped; the full log stays on disk.
     static let maxLogBytes = 256 * 1024
 
@@ -75,22 +78,22 @@ struct RunController {
     /// `X-Attempt-Finished` whether more can come.
     @Sendable func log(request: Request, context: AppRequestContext) async throws -> Response {
         let task = try await findTask(context)
-        let attempts = TaskAttempt.query(on: database).filter(\.$task.$id == (try task.requireID()))
-        if let number = try request.queryInteger("attempt", in: 1...Int.max) { attempts.filter(\.$number == number) }
-        guard let attempt = try await attempts.sort(\.$number, .descending).first() else {
-            throw NotFound(resource: "log of task", id: task.name)
+        let number = try request.queryInteger("attempt", in: 1...Int.max) ?? task.attemptCount
+        guard number >= 1, number <= task.attemptCount else {
+            throw NotFound(resource: "log of task", id: "\(task.name) attempt \(number)")
         }
-        let size = TaskLog.size(path: attempt.logPath)
+        let attempt = try await AttemptLog.find(task: task, number: number, runsDirectory: runsDirectory, on: database)
+        let size = TaskLog.size(path: attempt.path)
         let offset = try request.queryInteger("offset", in: 0...Int.max) ?? max(0, size - Self.maxLogBytes)
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
         if request.uri.queryParameters.get("follow") == "true" {
             return Response(
                 status: .ok, headers: headers,
-                body: TaskLog.follow(attemptID: try attempt.requireID(), path: attempt.logPath, from: offset, database: database))
+                body: TaskLog.follow(path: attempt.path, from: offset) { try await attempt.hasEnded(on: database) })
         }
-        let chunk = TaskLog.read(path: attempt.logPath, from: offset, maxBytes: Self.maxLogBytes)
+        let chunk = TaskLog.read(path: attempt.path, from: offset, maxBytes: Self.maxLogBytes)
         headers[.logNextOffset] = String(chunk.next)
-        headers[.attemptFinished] = String(attempt.status != .running)
+        headers[.attemptFinished] = String(try await attempt.hasEnded(on: database))
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: chunk.data)))
     }
 

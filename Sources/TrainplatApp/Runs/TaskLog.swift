@@ -21,7 +21,7 @@ enum TaskLog {
     /// A body that writes the log from `offset` as it grows, until the attempt has ended and
     /// everything it wrote is sent, or `limit` passes (clients reconnect with `?offset=`).
     static func follow(
-        attemptID: UUID, path: String, from offset: Int, database: any Database, limit: Duration = .seconds(3600)
+        path: String, from offset: Int, limit: Duration = .seconds(3600), hasEnded: @escaping @Sendable () async throws -> Bool
     ) -> ResponseBody {
         ResponseBody { writer in
             var offset = offset
@@ -36,10 +36,36 @@ enum TaskLog {
                 }
                 // Nothing new. Once the attempt has ended, one more read catches its last bytes.
                 if ended { break }
-                ended = try await TaskAttempt.find(attemptID, on: database).map { $0.status != .running } ?? true
+                ended = try await hasEnded()
                 if !ended { try await Task.sleep(for: .milliseconds(300)) }
             }
             try await writer.finish(nil)
         }
+    }
+}
+
+/// One attempt's log, whether or not the attempt's row is written yet: a running attempt
+/// writes its row at its first tick (0.5 s), and its log is at a known path from its start.
+struct AttemptLog: Sendable {
+    let taskID: UUID
+    let number: Int
+    let path: String
+
+    /// The path its row stored, or where the runner puts it when there is no row yet.
+    static func find(task: TaskRun, number: Int, runsDirectory: String, on database: any Database) async throws -> AttemptLog {
+        let taskID = try task.requireID()
+        let stored = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first()
+        let prefix = AttemptStore.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
+        return AttemptLog(taskID: taskID, number: number, path: stored?.logPath ?? AttemptStore.Attempt.logPath(directoryPrefix: prefix, number: number))
+    }
+
+    /// Ended when its row says so; without a row, when its task no longer runs this attempt
+    /// (an attempt that ended has a row: written as it closed, or by lease recovery).
+    func hasEnded(on database: any Database) async throws -> Bool {
+        if let row = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first() {
+            return row.status != .running
+        }
+        guard let task = try await TaskRun.find(taskID, on: database) else { return true }
+        return task.status != .running || task.attemptCount != number
     }
 }

@@ -33,22 +33,37 @@ struct AttemptStore: Sendable {
         }
     }
 
-    /// One attempt as the runner keeps it while the process runs. Its row is written when
-    /// its process has started (`recordStart`) or, when none starts, as it closes.
+    /// One attempt as the runner keeps it while the process runs. Its row is written as it
+    /// closes, or earlier if its process still runs at its first tick (`recordRunning`): an
+    /// attempt of a few milliseconds costs one statement for its row, not two.
     struct Attempt: Sendable {
         let id: UUID
         let taskID: UUID
         let number: Int
         let workDirectory: String
         let startedAt: Date
-        var logPath: String { workDirectory + "/task.log" }
+        /// Its process once started, shared by the copies of this attempt.
+        let process = AttemptProcess()
+        var logPath: String { Self.logPath(workDirectory: workDirectory) }
+
+        static func workDirectory(directoryPrefix: String, number: Int) -> String {
+            "\(directoryPrefix)/attempt-\(number)"
+        }
+
+        static func logPath(directoryPrefix: String, number: Int) -> String {
+            logPath(workDirectory: workDirectory(directoryPrefix: directoryPrefix, number: number))
+        }
+
+        private static func logPath(workDirectory: String) -> String {
+            workDirectory + "/task.log"
+        }
 
         /// Attempt `number`, which the task's claim counted (`TaskTransitions.claim`): numbers
         /// follow the count, so none is used twice; one whose server died before its row was
         /// written is recorded as lost when its lease is recovered.
         init(_ number: Int, of taskID: UUID, directoryPrefix: String) {
             (id, self.taskID, self.number, startedAt) = (UUID(), taskID, number, Date())
-            workDirectory = "\(directoryPrefix)/attempt-\(number)"
+            workDirectory = Self.workDirectory(directoryPrefix: directoryPrefix, number: number)
         }
     }
 
@@ -66,10 +81,11 @@ struct AttemptStore: Sendable {
         "\(runsDirectory)/\(runID.uuidString.lowercased())/\(task)"
     }
 
-    /// The attempt's row, with the process it started: one statement, so a recovering
-    /// scheduler can stop that process tree when this server dies.
-    func recordStart(_ attempt: Attempt, pid: Int32) async throws {
-        try await sql.raw(insert(attempt, status: .running, pid: Int(pid))).run()
+    /// The row of an attempt whose process still runs at its first tick, so that its state
+    /// and log can be followed while it runs. Written once; a no-op afterwards.
+    func recordRunning(_ attempt: Attempt) async throws {
+        guard attempt.process.mayWriteRunningRow() else { return }
+        try await sql.raw(insert(attempt, status: .running)).run()
     }
 
     /// The attempt's end, with the reason a person can act on when it failed; writes the
@@ -86,11 +102,11 @@ struct AttemptStore: Sendable {
     /// on every statement (4% of the server's CPU in a fan-out's profile, for two statements
     /// per attempt). The names are this schema's.
     private func insert(
-        _ attempt: Attempt, status: TaskAttempt.Status, pid: Int? = nil, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
+        _ attempt: Attempt, status: TaskAttempt.Status, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
     ) -> SQLQueryString {
         let values: [any Encodable & Sendable] = [
-            attempt.id, attempt.taskID, attempt.number, status.rawValue, attempt.workDirectory, attempt.logPath, attempt.startedAt, pid, reason,
-            exitCode, finishedAt,
+            attempt.id, attempt.taskID, attempt.number, status.rawValue, attempt.workDirectory, attempt.logPath, attempt.startedAt,
+            attempt.process.id.map(Int.init), reason, exitCode, finishedAt,
         ]
         return """
             INSERT INTO \(unsafeRaw: TaskAttempt.schema)
@@ -115,5 +131,28 @@ final class RunFactsCache: @unchecked Sendable {
             entries[runID] = facts
         }
         return facts
+    }
+}
+
+/// An attempt's process id as the executor reports it, and whether the attempt's running row
+/// has been written (at most once).
+final class AttemptProcess: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pid: Int32?
+    private var runningRowWritten = false
+
+    var id: Int32? { lock.withLock { pid } }
+
+    func started(as pid: Int32) {
+        lock.withLock { self.pid = pid }
+    }
+
+    /// True once, when the process has started: the caller writes the running row then.
+    func mayWriteRunningRow() -> Bool {
+        lock.withLock {
+            guard pid != nil, !runningRowWritten else { return false }
+            runningRowWritten = true
+            return true
+        }
     }
 }

@@ -80,6 +80,19 @@ enum ProcessLauncher {
         kill(-pid, signal)
     }
 
+    /// Signals the process group of every process on this host whose environment names the
+    /// task: what is left of a task whose server died. Found by environment rather than by a
+    /// stored pid, which a server that died in the attempt's first moments never stored.
+    static func signalTaskProcesses(of taskID: UUID, _ signal: Int32) {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        let ownGroup = getpgrp()
+        for case let pid? in entries.map({ pid_t($0) }) where isTaskProcess(pid, taskID: taskID) {
+            // A task leads a session of its own, so its group is its tree; never our own group.
+            let group = getpgid(pid)
+            kill(group > 0 && group != ownGroup ? -group : pid, signal)
+        }
+    }
+
     /// Whether `pid` is still the leader a task was started as: its environment names the
     /// task. Process ids are reused (32,768 of them by default), so a pid stored by a dead
     /// server may belong to a stranger by now; unreadable means no.

@@ -231,10 +231,8 @@ public struct Scheduler: Service {
             let taskID = try task.requireID()
             let attempt = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID)
                 .sort(\.$number, .descending).first()
-            if let pid = attempt?.pid, task.leaseOwner?.hasPrefix("scheduler@\(Self.hostName)/") == true,
-                ProcessLauncher.isTaskProcess(Int32(pid), taskID: taskID)
-            {
-                ProcessLauncher.signalGroup(Int32(pid), SIGKILL)
+            if task.leaseOwner?.hasPrefix("scheduler@\(Self.hostName)/") == true {
+                ProcessLauncher.signalTaskProcesses(of: taskID, SIGKILL)
             }
             let reason = "lost: no heartbeat from \(task.leaseOwner ?? "its scheduler") since the lease expired; the process died with its server"
             // A task that keeps taking its server down with it must not be retried forever.
@@ -257,16 +255,17 @@ public struct Scheduler: Service {
         }
     }
 
-    /// The claim counts an attempt before its row is stored; a server that died in between
-    /// left the count ahead of the rows. Those attempts are recorded as lost, so a task's
-    /// attempts stay numbered 1, 2, 3 and each number says what happened to it.
+    /// The claim counts an attempt before its row is stored, and a short attempt stores its
+    /// row only as it ends; a server that died in between left the count ahead of the rows.
+    /// Those attempts are recorded as lost, so a task's attempts stay numbered 1, 2, 3 and
+    /// each number says what happened to it.
     private func recordAttemptsNeverStarted(_ task: TaskRun, after stored: Int) async throws {
         guard task.attemptCount > stored else { return }
         let store = AttemptStore(database: database)
         let prefix = AttemptStore.directoryPrefix(runsDirectory: config.runsDirectory, runID: task.$run.id, task: task.name)
         for number in (stored + 1)...task.attemptCount {
             let lost = AttemptStore.Attempt(number, of: try task.requireID(), directoryPrefix: prefix)
-            try await store.close(lost, status: .failed, reason: "lost: the server died while starting this attempt; it runs again")
+            try await store.close(lost, status: .failed, reason: "lost: the server died before this attempt's row was written (while starting it, or in its first moments); it runs again")
         }
     }
 

@@ -127,14 +127,17 @@ struct TaskRunner: Sendable {
         let heartbeat = Heartbeat(interval: config.heartbeatSeconds)
         return await executor.run(
             processSpec,
-            onStart: { pid in try? await store.recordStart(attempt, pid: pid) },
-            onTick: { await tick(taskID: taskID, directory: attempt.workDirectory, heartbeat: heartbeat, mounts: mounts) })
+            onStart: { pid in attempt.process.started(as: pid) },
+            onTick: { await tick(attempt: attempt, heartbeat: heartbeat, mounts: mounts) })
     }
 
-    /// Progress every tick; the lease and mount sizes once per heartbeat interval. A lost
-    /// lease stops the task: another scheduler (or a cancellation) owns it now.
-    private func tick(taskID: UUID, directory: String, heartbeat: Heartbeat, mounts: LocalMounts.Prepared) async -> TickDecision {
-        if let progress = TaskContract.readProgress(directory: directory) {
+    /// The attempt's running row at the first tick, progress every tick; the lease and mount
+    /// sizes once per heartbeat interval. A lost lease stops the task: another scheduler (or
+    /// a cancellation) owns it now.
+    private func tick(attempt: AttemptStore.Attempt, heartbeat: Heartbeat, mounts: LocalMounts.Prepared) async -> TickDecision {
+        let taskID = attempt.taskID
+        try? await store.recordRunning(attempt)
+        if let progress = TaskContract.readProgress(directory: attempt.workDirectory) {
             try? await TaskRun.query(on: database).filter(\.$id == taskID)
                 .set(\.$progress, to: progress.fraction).set(\.$progressMessage, to: progress.message).update()
         }

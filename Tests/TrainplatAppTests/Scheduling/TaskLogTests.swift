@@ -24,8 +24,10 @@ struct TaskLogTests {
             let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: try member.requireID())
             let runID = try run.requireID()
             let scheduler = Task { try await app.drive(until: { try await PipelineRun.find(runID, on: app.database)?.status.isTerminal == true }, timeout: .seconds(30)) }
-            // wait for the attempt (the background scheduler starts it)
-            for _ in 0..<100 where try await TaskAttempt.query(on: app.database).count() == 0 { try await Task.sleep(for: .milliseconds(50)) }
+            // wait for the task to run (its attempt's row comes only at its first tick)
+            for _ in 0..<100 where try await TaskRun.query(on: app.database).filter(\.$status == .running).count() == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             let headers = try app.headers(for: member)
             let uri = "/api/v1/runs/\(runID)/tasks/talk/log"
             try await Application(router: app.app.buildRouter()).test(.router) { client in
@@ -44,6 +46,40 @@ struct TaskLogTests {
                 #expect(bad.status == .badRequest)
             }
             try await scheduler.value
+        }
+    }
+
+    @Test func test_log_ofAnAttemptWhoseRowIsNotWrittenYet_isServedFromItsPath_untilItsTaskMovesOn() async throws {
+        try await TestApp.with { app in
+            // setup: a task running attempt 1 that has written to its log but not yet its row
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .member)])
+            let version = try await PipelineService(database: app.database)
+                .register(specText: "name: quick\ntasks:\n  t: {command: [sleep, '60']}\n", projectID: try project.requireID(), userID: try member.requireID())
+                .version
+            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: try member.requireID())
+            let runID = try run.requireID()
+            let task = try #require(try await TaskRun.query(on: app.database).filter(\.$run.$id == runID).first())
+            try await TaskRun.query(on: app.database).filter(\.$id == task.requireID()).set(\.$status, to: .running).set(\.$attemptCount, to: 1).update()
+            let prefix = AttemptStore.directoryPrefix(runsDirectory: app.app.config.runsDirectory, runID: runID, task: "t")
+            let logPath = AttemptStore.Attempt.logPath(directoryPrefix: prefix, number: 1)
+            try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data("starting\n".utf8).write(to: URL(fileURLWithPath: logPath))
+            let headers = try app.headers(for: member)
+            let uri = "/api/v1/runs/\(runID)/tasks/t/log"
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                let running = try await client.execute(uri: uri, method: .get, headers: headers)
+                let unknown = try await client.execute(uri: uri + "?attempt=2", method: .get, headers: headers)
+                try await TaskRun.query(on: app.database).filter(\.$id == task.requireID()).set(\.$status, to: .cancelled).update()
+                let ended = try await client.execute(uri: uri, method: .get, headers: headers)
+                // check
+                #expect(running.status == .ok)
+                #expect(String(buffer: running.body) == "starting\n")
+                #expect(running.headers[.attemptFinished] == "false")
+                #expect(unknown.status == .notFound)
+                #expect(ended.headers[.attemptFinished] == "true")
+            }
         }
     }
 }

@@ -86,7 +86,7 @@ struct TransitionTests {
             #expect(task.status == .succeeded)
             #expect(attempts.map(\.number) == [1, 2])
             #expect(attempts.map(\.status) == [.failed, .succeeded])
-            #expect(attempts.first?.reason?.hasPrefix("lost: the server died while starting") == true)
+            #expect(attempts.first?.reason?.hasPrefix("lost: the server died before this attempt's row was written") == true)
         }
     }
 
@@ -109,5 +109,43 @@ struct TransitionTests {
         #expect(recognised)
         #expect(!ProcessLauncher.isTaskProcess(process.processIdentifier, taskID: UUID()))
         #expect(!ProcessLauncher.isTaskProcess(getpid(), taskID: taskID))
+    }
+
+    @Test func test_recovery_stopsEveryProcessTreeNamingTheTask_andNoOther() async throws {
+        // setup: a lost task's process with a child of its own, and another task's process
+        let lost = UUID()
+        let directory = FileManager.default.temporaryDirectory.path
+        func start(_ taskID: UUID) throws -> pid_t {
+            try ProcessLauncher.spawn(
+                arguments: ["sh", "-c", "sleep 30 & wait"], environment: ["PATH": "/usr/bin:/bin", "TRAINPLAT_TASK_ID": taskID.uuidString.lowercased()],
+                directory: directory, logPath: "/dev/null")
+        }
+        let lostLeader = try start(lost)
+        let other = try start(UUID())
+        defer { ProcessLauncher.signalGroup(other, SIGKILL) }
+        // the child must exist before the signal, or the check below proves nothing
+        var lostChild: pid_t?
+        for _ in 0..<100 where lostChild == nil {
+            lostChild = Self.children(of: lostLeader).first
+            if lostChild == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let child = try #require(lostChild)
+        // act
+        ProcessLauncher.signalTaskProcesses(of: lost, SIGKILL)
+        // check: the lost tree is gone (its leader reaped here), the other task untouched
+        #expect(await ProcessLauncher.waitForExit(of: lostLeader) == .signaled(signal: SIGKILL))
+        var childGone = false
+        for _ in 0..<100 where !childGone {
+            childGone = !ProcessLauncher.isAlive(child)
+            if !childGone { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(childGone)
+        #expect(ProcessLauncher.isAlive(other))
+    }
+
+    private static func children(of pid: pid_t) -> [pid_t] {
+        let path = "/proc/\(pid)/task/\(pid)/children"
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { pid_t($0) }
     }
 }

@@ -41,12 +41,15 @@ class Pair:
     script: Path  # the command of every task
 
     def set_task_seconds(self, seconds: float) -> None:
-        """Every task records its start, sleeps this long and succeeds."""
-        self.script.write_text(
+        """Every task records its start, sleeps this long and succeeds. The script is
+        replaced, not rewritten in place: tasks running the old one go on reading it."""
+        draft = self.script.with_suffix(".new")
+        draft.write_text(
             f'echo "$TRAINPLAT_TASK_ID $TRAINPLAT_API_URL" >> "{self.starts}"\n'
             f"sleep {seconds}\n"
             "echo '{}' > outputs.json\n"
         )
+        draft.replace(self.script)
 
     def layered_spec(self, width: int, depth: int) -> bytes:
         """`width` x `depth` tasks in layers: each needs two of the layer before."""
@@ -160,12 +163,15 @@ def test_two_schedulers_start_every_task_of_a_run_exactly_once(pair: Pair) -> No
 
 
 def test_killed_scheduler_tasks_are_recovered_and_rerun_by_the_other(pair: Pair) -> None:
-    # setup: the first server runs the run's first tasks, then dies with them running
+    # setup: the first server runs the run's first tasks, then dies with them running. They
+    # take 2 s, so that none can end (and free a slot for a fifth) before the kill, however
+    # slowly a loaded machine gets there; the survivor's take 0.5 s.
     width, depth = 10, 3
-    pair.set_task_seconds(0.5)
+    pair.set_task_seconds(2)
     run_id = pair.start_run_with_second_paused(pair.layered_spec(width, depth))
     pair.first.stop(signal.SIGKILL)
     orphaned = {task for task, server in pair.started() if server == pair.first.api}
+    pair.set_task_seconds(0.5)
 
     # act: the survivor resumes; the leases (3 heartbeats of 1 s) expire and it recovers them
     pair.resume_second()
