@@ -85,17 +85,17 @@ enum ProcessLauncher {
     /// stored pid, which a server that died in the attempt's first moments never stored.
     static func signalTaskProcesses(of taskID: UUID, _ signal: Int32) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
-        let ownGroup = getpgrp()
-        for case let pid? in entries.map({ pid_t($0) }) where isTaskProcess(pid, taskID: taskID) {
+        let (ownProcess, ownGroup) = (getpid(), getpgrp())
+        for case let pid? in entries.map({ pid_t($0) }) where pid != ownProcess && isTaskProcess(pid, taskID: taskID) {
             // A task leads a session of its own, so its group is its tree; never our own group.
             let group = getpgid(pid)
             kill(group > 0 && group != ownGroup ? -group : pid, signal)
         }
     }
 
-    /// Whether `pid` is still the leader a task was started as: its environment names the
-    /// task. Process ids are reused (32,768 of them by default), so a pid stored by a dead
-    /// server may belong to a stranger by now; unreadable means no.
+    /// Whether `pid` is a process of the task (its leader, or a child that kept its
+    /// environment): its environment names the task. Process ids are reused (32,768 of them
+    /// by default), so a pid alone says nothing; unreadable means no.
     static func isTaskProcess(_ pid: pid_t, taskID: UUID) -> Bool {
         guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
         let marker = Data("TRAINPLAT_TASK_ID=\(taskID.uuidString.lowercased())".utf8)
