@@ -49,13 +49,16 @@ struct RunViews {
             }
         }
 
-        /// Up to `limit` ready tasks, oldest first.
+        /// Up to `limit` ready tasks, oldest first. The search stops once it has found every
+        /// ready task the counts know of: a chain has one, and looking on through the rest of
+        /// its thousand tasks for more was a thousand lookups per step.
         fileprivate mutating func oldestReady(_ limit: Int) -> [(id: UUID, createdAt: Date)] {
             func isReady(_ index: Int) -> Bool { states[byAge[index].name] == .ready }
             while firstMaybeReady < byAge.count && !isReady(firstMaybeReady) { firstMaybeReady += 1 }
             var found: [(id: UUID, createdAt: Date)] = []
             var index = firstMaybeReady
-            while found.count < limit && index < byAge.count {
+            let wanted = min(limit, counts[TaskState.ready.rawValue, default: 0])
+            while found.count < wanted && index < byAge.count {
                 if isReady(index) { found.append((byAge[index].id, byAge[index].createdAt)) }
                 index += 1
             }
