@@ -51,28 +51,6 @@ struct RunViewsTests {
         #expect(after.0 == [run.user.uuidString: 1] && after.1 && after.2 == 0)
     }
 
-    @Test func test_oldestReady_answersTheOldestReadyTasks_upToTheLimit_asTheyMove() async throws {
-        // setup: five tasks, oldest first, two of them ready
-        let rows = (0..<5).map { index in
-            SchedulerQueries.TaskRow(
-                id: UUID(), name: "t\(index)", status: [1, 3].contains(index) ? "ready" : "pending", notBefore: nil,
-                createdAt: Date(timeIntervalSince1970: Double(index)))
-        }
-        var views = RunViews()
-        _ = try await views.view(of: runID) { rows }
-        // act
-        let atFirst = views.oldestReady(ofRun: runID, limit: 8).map(\.id)
-        let limited = views.oldestReady(ofRun: runID, limit: 1).map(\.id)
-        views.record(rows[1].id, movedTo: .running)
-        views.record(rows[4].id, movedTo: .ready)
-        views.record(rows[0].id, movedTo: .ready)
-        let afterMoves = views.oldestReady(ofRun: runID, limit: 8).map(\.id)
-        // check
-        #expect(atFirst == [rows[1].id, rows[3].id])
-        #expect(limited == [rows[1].id])
-        #expect(afterMoves == [rows[0].id, rows[3].id, rows[4].id])
-    }
-
     @Test func test_view_isReadAgain_whenTheDatabaseCountsDifferTwiceInARow_anOutcomeIsUnknown_orTheRunEnded() async throws {
         for change in ["counts differ twice", "unknown outcome", "run ended"] {
             // setup
