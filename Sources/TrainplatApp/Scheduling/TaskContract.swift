@@ -64,8 +64,12 @@ enum TaskContract {
             throw ContractError(description: "the task exited 0 but wrote no \(outputsFile)")
         }
         defer { try? handle.close() }
-        guard let data = try? handle.read(upToCount: maxOutputsBytes + 1) else {
-            throw ContractError(description: "\(outputsFile) could not be read")
+        let data: Data
+        do {
+            // Nil at the end of the file: an empty file is read as no bytes, not as an error.
+            data = try handle.read(upToCount: maxOutputsBytes + 1) ?? Data()
+        } catch {
+            throw ContractError(description: "\(outputsFile) could not be read: \(error)")
         }
         if data.count > maxOutputsBytes {
             throw ContractError(description: "\(outputsFile) is over the limit of \(maxOutputsBytes) bytes (outputs carry values and URIs, not data)")

@@ -98,6 +98,7 @@ struct SchedulerTests {
     @Test(arguments: [
         ("exit 0", "wrote no outputs.json"),
         ("echo 'not json' > outputs.json", "outputs.json is not valid JSON"),
+        (": > outputs.json", "outputs.json is not valid JSON"),
         (#"echo '{\"metrics\": {\"loss\": \"low\"}}' > outputs.json"#, "metrics.loss must be a number"),
         (#"echo '{\"surprise\": 1}' > outputs.json"#, "unknown field 'surprise'"),
         ("head -c 1048577 /dev/zero > outputs.json", "outputs.json is over the limit of 1048576 bytes"),
