@@ -93,7 +93,7 @@ struct RunController {
         }
         let chunk = TaskLog.read(path: attempt.path, from: offset, maxBytes: Self.maxLogBytes)
         headers[.logNextOffset] = String(chunk.next)
-        headers[.attemptFinished] = String(try await attempt.hasEnded(on: database))
+        headers[.attemptFinished] = String(attempt.hadEnded)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: chunk.data)))
     }
 

@@ -50,22 +50,35 @@ struct AttemptLog: Sendable {
     let taskID: UUID
     let number: Int
     let path: String
+    /// Whether the attempt had ended when it was looked up. Read before its log, so a client
+    /// that stops at `true` has every byte written before the end.
+    let hadEnded: Bool
 
     /// The path its row stored, or where the runner puts it when there is no row yet.
     static func find(task: TaskRun, number: Int, runsDirectory: String, on database: any Database) async throws -> AttemptLog {
         let taskID = try task.requireID()
-        let stored = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first()
+        let row = try await row(taskID: taskID, number: number, on: database)
         let prefix = AttemptStore.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
-        return AttemptLog(taskID: taskID, number: number, path: stored?.logPath ?? AttemptStore.Attempt.logPath(directoryPrefix: prefix, number: number))
+        return AttemptLog(
+            taskID: taskID, number: number, path: row?.logPath ?? AttemptStore.Attempt.logPath(directoryPrefix: prefix, number: number),
+            hadEnded: ended(row: row, task: task, number: number))
+    }
+
+    /// Whether it has ended by now, read again (for following).
+    func hasEnded(on database: any Database) async throws -> Bool {
+        let row = try await Self.row(taskID: taskID, number: number, on: database)
+        return Self.ended(row: row, task: row == nil ? try await TaskRun.find(taskID, on: database) : nil, number: number)
+    }
+
+    private static func row(taskID: UUID, number: Int, on database: any Database) async throws -> TaskAttempt? {
+        try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first()
     }
 
     /// Ended when its row says so; without a row, when its task no longer runs this attempt
     /// (an attempt that ended has a row: written as it closed, or by lease recovery).
-    func hasEnded(on database: any Database) async throws -> Bool {
-        if let row = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first() {
-            return row.status != .running
-        }
-        guard let task = try await TaskRun.find(taskID, on: database) else { return true }
+    private static func ended(row: TaskAttempt?, task: TaskRun?, number: Int) -> Bool {
+        if let row { return row.status != .running }
+        guard let task else { return true }
         return task.status != .running || task.attemptCount != number
     }
 }
