@@ -1,9 +1,6 @@
 import Foundation
 import TrainplatCore
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -47,23 +44,16 @@ struct S3Client: Sendable {
     private func send(_ request: AWSSignatureV4.Request, service: String, what: String) async throws(StorageError) -> XMLElements {
         let credentials = AWSSignatureV4.Credentials(accessKeyID: endpoint.accessKeyID, secretAccessKey: endpoint.secretAccessKey)
         let (url, headers) = try AWSSignatureV4(credentials: credentials, region: endpoint.region, service: service).sign(request, at: Date())
-        guard let target = URL(string: url) else { throw StorageError("\(what): '\(url)' is not a URL") }
-        var call = URLRequest(url: target, timeoutInterval: 30)
-        call.httpMethod = request.method
-        call.httpBody = request.body.isEmpty ? nil : request.body
-        for (name, value) in headers { call.setValue(value, forHTTPHeaderField: name) }
-        let data: Data
-        let response: URLResponse
+        let reply: OutboundHTTP.Answer
         do {
-            (data, response) = try await URLSession.shared.data(for: call)
+            reply = try await OutboundHTTP.send(request.method, url, headers: headers.map { ($0.key, $0.value) }, body: request.body.isEmpty ? nil : request.body)
         } catch {
-            throw StorageError("\(what) at \(request.endpoint) failed: \(error.localizedDescription)")
+            throw StorageError("\(what) at \(request.endpoint) failed: \(error)")
         }
-        let answer = XMLElements(data)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
+        let answer = XMLElements(reply.body)
+        guard (200..<300).contains(reply.status) else {
             let reason = [answer.text("Code"), answer.text("Message")].compactMap { $0 }.joined(separator: ": ")
-            throw StorageError("\(what) at \(request.endpoint) was refused with HTTP \(status)\(reason.isEmpty ? "" : " (\(reason))")")
+            throw StorageError("\(what) at \(request.endpoint) was refused with HTTP \(reply.status)\(reason.isEmpty ? "" : " (\(reason))")")
         }
         return answer
     }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import TrainplatApp
 
 /// Where the API is and who calls it: `--api` / TRAINPLAT_API_URL and TRAINPLAT_API_TOKEN
 /// (a login token or an API key). The client commands work against any server, local or not.
@@ -43,28 +41,22 @@ struct APIClient {
     /// The body and the response's headers. `path` may carry a query string.
     func send(
         _ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json"
-    ) async throws -> (data: Data, response: HTTPURLResponse?) {
+    ) async throws -> (data: Data, response: OutboundHTTP.Answer) {
         let base = baseURL.absoluteString.hasSuffix("/") ? String(baseURL.absoluteString.dropLast()) : baseURL.absoluteString
-        guard let url = URL(string: base + path) else { throw Failure(description: "'\(path)' does not make a URL with \(base)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue(contentType, forHTTPHeaderField: "Content-Type")
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        let data: Data
-        let response: URLResponse
+        var headers = [("Content-Type", contentType)]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        let answer: OutboundHTTP.Answer
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            answer = try await OutboundHTTP.send(method, base + path, headers: headers, body: body)
         } catch {
-            throw Failure(description: "cannot reach \(baseURL.absoluteString): \(error.localizedDescription)")
+            throw Failure(description: "cannot reach \(baseURL.absoluteString): \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        guard (200..<300).contains(status) else {
-            let problem = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            let detail = problem?["detail"] as? String ?? String(decoding: data, as: UTF8.self)
-            throw Failure(description: "\(method) \(path) failed (\(status)): \(detail)")
+        guard (200..<300).contains(answer.status) else {
+            let problem = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any]
+            let detail = problem?["detail"] as? String ?? String(decoding: answer.body, as: UTF8.self)
+            throw Failure(description: "\(method) \(path) failed (\(answer.status)): \(detail)")
         }
-        return (data, response as? HTTPURLResponse)
+        return (answer.body, answer)
     }
 
     func json(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> [String: Any] {

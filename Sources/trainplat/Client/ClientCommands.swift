@@ -157,9 +157,9 @@ struct RunCommand: AsyncParsableCommand {
                 while true {
                     let (data, response) = try await api.client().send("GET", "\(path)?offset=\(offset)")
                     FileHandle.standardOutput.write(data)
-                    offset = Int(response?.value(forHTTPHeaderField: "X-Log-Next-Offset") ?? "") ?? offset + data.count
+                    offset = Int(response.header("X-Log-Next-Offset") ?? "") ?? offset + data.count
                     if finished { return }
-                    finished = response?.value(forHTTPHeaderField: "X-Attempt-Finished") == "true"
+                    finished = response.header("X-Attempt-Finished") == "true"
                     if !finished { try await Task.sleep(for: .seconds(1)) }
                 }
             }

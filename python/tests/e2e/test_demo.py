@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -161,6 +162,28 @@ def test_cli_submits_a_pipeline_starts_and_follows_a_run(
         time.sleep(0.5)
     assert "hello                succeeded" in cli("run", "show", run["id"])
     assert cli("run", "log", run["id"], "hello").strip() == "hello world"
+    assert cli("run", "log", "--follow", run["id"], "hello").strip() == "hello world"
+
+
+def test_cli_reports_the_servers_problem_and_an_unreachable_api(
+    demo: DemoSummary, trainplat_bin: Path
+) -> None:
+    def failing_cli(api: str, *args: str) -> str:
+        env = {**os.environ, "TRAINPLAT_API_URL": api, "TRAINPLAT_API_TOKEN": demo.token}
+        result = subprocess.run(
+            [str(trainplat_bin), *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1, result
+        return result.stderr
+
+    missing = "00000000-0000-0000-0000-000000000000"
+    refused = failing_cli(demo.api, "run", "show", missing)
+    assert f"GET /api/v1/runs/{missing} failed (404)" in refused
+    assert "not found" in refused.lower()
+    with socket.socket() as probe:  # a port that nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    assert f"cannot reach {closed}" in failing_cli(closed, "run", "show", missing)
 
 
 # Last: it stops the server the module shares.
