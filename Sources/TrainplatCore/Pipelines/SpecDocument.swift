@@ -8,7 +8,7 @@ import Yams
 /// duplicate-key check: two fifths of validating a 10,000-task spec. Typed reads of
 /// scalars (`int`, `bool`, ...) still go through Yams' constructors, so YAML typing is
 /// exactly what it was (`on` is true, `0x1F` is 31, quoted text stays text).
-enum SpecNode {
+enum SpecNode: Sendable {
     case scalar(Scalar)
     case sequence([SpecNode], Position)
     case mapping([(key: SpecNode, value: SpecNode)], Position)
@@ -19,9 +19,12 @@ enum SpecNode {
         let column: Int
     }
 
-    struct Scalar {
+    struct Scalar: Sendable {
         let text: String
-        let style: Node.Scalar.Style
+        /// Yams' `Node.Scalar.Style` by its raw value, since that enum is not `Sendable` (the
+        /// parser reads a large spec's tasks on several threads).
+        private let styleRawValue: Node.Scalar.Style.RawValue
+        var style: Node.Scalar.Style { Node.Scalar.Style(rawValue: styleRawValue) ?? .any }
         /// The explicit tag (`!!str 3`), or `!!str` for a quoted scalar, as Yams records it.
         let tag: String?
         let position: Position
@@ -29,6 +32,13 @@ enum SpecNode {
         /// The scalar as Yams would have composed it, for its constructors.
         var yamsNode: Node {
             .scalar(Node.Scalar(text, Tag(tag.map(Tag.Name.init(rawValue:)) ?? .implicit), style))
+        }
+
+        init(text: String, style: Node.Scalar.Style, tag: String?, position: Position) {
+            self.text = text
+            self.styleRawValue = style.rawValue
+            self.tag = tag
+            self.position = position
         }
     }
 
@@ -64,20 +74,47 @@ struct SpecDocumentReader {
     static let maxDepth = 1_000
     static let maxExpandedNodes = 1_000_000
 
-    struct Problem: Error {
+    struct Problem: Error, Sendable {
         let message: String
         let position: SpecNode.Position?
     }
 
     /// Every duplicate key of a document, or its first syntax problem.
-    struct Problems: Error {
+    struct Problems: Error, Sendable {
         let all: [Problem]
     }
 
-    /// The root node, nil for an empty document.
+    /// The root node, nil for an empty document. A large spec's `tasks:` block is read in
+    /// parts on every core when its layout allows (`SpecDocumentParts`), with the outcome
+    /// of reading it in one go.
     static func read(_ text: String) throws(Problems) -> SpecNode? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
+        return try bytes.withUnsafeBufferPointer { input throws(Problems) in
+            if let root = SpecDocumentParts.read(input) { return root }
+            return try read(input, at: .documentStart).get().root
+        }
+    }
+
+    /// Where a piece of text sits in its document: its first line and its nesting depth.
+    struct Origin {
+        var lineOffset = 0
+        var depth = 0
+
+        static let documentStart = Origin()
+    }
+
+    /// What reading a piece of text gave: its root, whether that is a block mapping (`key:`
+    /// lines, not `{...}`), and whether the text defines or uses anchors (a piece that does
+    /// cannot be joined with others: they may refer to each other's).
+    struct Reading: Sendable {
+        let root: SpecNode?
+        let rootIsBlockMapping: Bool
+        let usesAnchors: Bool
+    }
+
+    /// Reads `input` (one whole document) as the text at `origin`.
+    static func read(_ input: UnsafeBufferPointer<UInt8>, at origin: Origin) -> Result<Reading, Problems> {
         // libyaml keeps pointers to its parser and to the input between calls: both live at
         // fixed addresses until the parser is deleted.
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -86,39 +123,48 @@ struct SpecDocumentReader {
             parser.deinitialize(count: 1)
             parser.deallocate()
         }
-        let outcome: Result<SpecNode?, Problems> = bytes.withUnsafeBufferPointer { buffer in
-            var reader = SpecDocumentReader(parser: parser, input: buffer)
-            yaml_parser_initialize(parser)
-            defer { yaml_parser_delete(parser) }
-            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
-            yaml_parser_set_input_string(parser, buffer.baseAddress, buffer.count)
-            do throws(Problem) {
-                let root = try reader.readStream()
-                return reader.duplicates.isEmpty ? .success(root) : .failure(Problems(all: reader.duplicates))
-            } catch {
-                return .failure(Problems(all: [error]))
-            }
+        var reader = SpecDocumentReader(parser: parser, input: input, origin: origin)
+        yaml_parser_initialize(parser)
+        defer { yaml_parser_delete(parser) }
+        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+        yaml_parser_set_input_string(parser, input.baseAddress, input.count)
+        do throws(Problem) {
+            let root = try reader.readStream()
+            guard reader.duplicates.isEmpty else { return .failure(Problems(all: reader.duplicates)) }
+            return .success(Reading(root: root, rootIsBlockMapping: reader.rootIsBlockMapping, usesAnchors: reader.usesAnchors))
+        } catch {
+            return .failure(Problems(all: [error]))
         }
-        return try outcome.get()
     }
 
     private let parser: UnsafeMutablePointer<yaml_parser_t>
     private let input: UnsafeBufferPointer<UInt8>
+    private let origin: Origin
     private var anchors: [String: Composed] = [:]
+    private var usesAnchors = false
+    private var rootIsBlockMapping = false
     private var expandedNodes = 0
     private var duplicates: [Problem] = []
+
+    private init(parser: UnsafeMutablePointer<yaml_parser_t>, input: UnsafeBufferPointer<UInt8>, origin: Origin) {
+        self.parser = parser
+        self.input = input
+        self.origin = origin
+    }
 
     private mutating func readStream() throws(Problem) -> SpecNode? {
         try expect(YAML_STREAM_START_EVENT)
         var event = try next()
         defer { yaml_event_delete(&event) }
         guard event.type == YAML_DOCUMENT_START_EVENT else { return nil }
-        let root = try readNode(try next(), depth: 0).node
+        let first = try next()
+        rootIsBlockMapping = first.type == YAML_MAPPING_START_EVENT && first.data.mapping_start.style == YAML_BLOCK_MAPPING_STYLE
+        let root = try readNode(first, depth: origin.depth).node
         try expect(YAML_DOCUMENT_END_EVENT)
         var after = try next()
         defer { yaml_event_delete(&after) }
         guard after.type == YAML_STREAM_END_EVENT else {
-            throw Problem(message: "not valid YAML/JSON: expected one document, found another", position: Self.position(after.start_mark))
+            throw Problem(message: "not valid YAML/JSON: expected one document, found another", position: positionOf(after.start_mark))
         }
         return root
     }
@@ -145,7 +191,7 @@ struct SpecDocumentReader {
     private mutating func readNode(_ first: yaml_event_t, depth: Int) throws(Problem) -> Composed {
         var event = first
         defer { yaml_event_delete(&event) }
-        let position = Self.position(event.start_mark)
+        let position = positionOf(event.start_mark)
         guard depth < Self.maxDepth else {
             throw Problem(message: "spec nests deeper than \(Self.maxDepth) levels", position: position)
         }
@@ -170,7 +216,10 @@ struct SpecDocumentReader {
         default:
             throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: position)
         }
-        if let name = Self.text(anchor) { anchors[name] = read }
+        if let name = Self.text(anchor) {
+            anchors[name] = read
+            usesAnchors = true
+        }
         return read
     }
 
@@ -209,6 +258,7 @@ struct SpecDocumentReader {
     /// nested in each other ("billion laughs") cannot expand into billions of values later,
     /// and its height counts from where it stands, so aliases cannot nest past `maxDepth`.
     private mutating func resolveAlias(_ name: String?, at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
+        usesAnchors = true
         guard let name, let anchored = anchors[name] else {
             throw Problem(message: "not valid YAML/JSON: alias '*\(name ?? "")' names no anchor defined before it", position: position)
         }
@@ -228,7 +278,7 @@ struct SpecDocumentReader {
             let problem = parser.pointee.problem.map { String(cString: $0) }
             // The reader (bad UTF-8, control characters) marks no position, only an offset.
             let position = parser.pointee.error == YAML_READER_ERROR
-                ? positionOfByte(parser.pointee.problem_offset) : Self.position(parser.pointee.problem_mark)
+                ? positionOfByte(parser.pointee.problem_offset) : positionOf(parser.pointee.problem_mark)
             throw Problem(message: "not valid YAML/JSON: \(problem ?? "unreadable input")", position: position)
         }
         return event
@@ -246,18 +296,19 @@ struct SpecDocumentReader {
         var event = try next()
         defer { yaml_event_delete(&event) }
         guard event.type == type else {
-            throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: Self.position(event.start_mark))
+            throw Problem(message: "not valid YAML/JSON: the document's structure breaks off here", position: positionOf(event.start_mark))
         }
     }
 
     private func positionOfByte(_ offset: Int) -> SpecNode.Position {
         let before = input.prefix(max(0, offset))
         let lineStart = before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
-        return SpecNode.Position(line: before.count(where: { $0 == UInt8(ascii: "\n") }) + 1, column: before.count - lineStart + 1)
+        return SpecNode.Position(
+            line: origin.lineOffset + before.count(where: { $0 == UInt8(ascii: "\n") }) + 1, column: before.count - lineStart + 1)
     }
 
-    private static func position(_ mark: yaml_mark_t) -> SpecNode.Position {
-        SpecNode.Position(line: mark.line + 1, column: mark.column + 1)
+    private func positionOf(_ mark: yaml_mark_t) -> SpecNode.Position {
+        SpecNode.Position(line: origin.lineOffset + mark.line + 1, column: mark.column + 1)
     }
 
     private static func text(_ pointer: UnsafeMutablePointer<UInt8>?) -> String? {
