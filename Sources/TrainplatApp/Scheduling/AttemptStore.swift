@@ -62,8 +62,17 @@ struct AttemptStore: Sendable {
         /// follow the count, so none is used twice; one whose server died before its row was
         /// written is recorded as lost when its lease is recovered.
         init(_ number: Int, of taskID: UUID, directoryPrefix: String) {
-            (id, self.taskID, self.number, startedAt) = (UUID(), taskID, number, Date())
+            (id, self.taskID, self.number, startedAt) = (Self.id(number, of: taskID), taskID, number, Date())
             workDirectory = Self.workDirectory(directoryPrefix: directoryPrefix, number: number)
+        }
+
+        /// The same id for the same attempt of a task, whoever writes its row: a succeeded
+        /// attempt's row written behind its task's move (`SucceededAttempts`) and one that a
+        /// repair or a recovery wrote for it meanwhile are one row, never two.
+        static func id(_ number: Int, of taskID: UUID) -> UUID {
+            var name = withUnsafeBytes(of: taskID.uuid) { Data($0) }
+            withUnsafeBytes(of: Int64(number).bigEndian) { name.append(contentsOf: $0) }
+            return ContentHash.uuid(named: name)
         }
     }
 
@@ -98,21 +107,90 @@ struct AttemptStore: Sendable {
             """).run()
     }
 
+    /// Succeeded attempts' rows, many to a statement: they are written behind their tasks'
+    /// moves (see `SucceededAttempts`). A row that a repair wrote meanwhile gives way.
+    func closeSucceeded(_ attempts: [SucceededAttempts.Closed]) async throws {
+        for start in stride(from: 0, to: attempts.count, by: Self.rowsPerStatement) {
+            let rows = attempts[start..<min(start + Self.rowsPerStatement, attempts.count)].map {
+                "(\(binds: values($0.attempt, status: .succeeded, exitCode: $0.exitCode.map(Int.init), finishedAt: $0.finishedAt)))" as SQLQueryString
+            }
+            try await sql.raw("""
+                \(Self.insertInto) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                reason = excluded.reason, exit_code = excluded.exit_code, finished_at = excluded.finished_at
+                """).run()
+        }
+    }
+
+    /// Eleven binds a row, well under SQLite's limit of 32,766 binds a statement.
+    private static let rowsPerStatement = 500
+
+    /// Rows for the succeeded tasks whose last attempt has none, or a `running` one (written
+    /// at the attempt's first tick): a server that ended before writing the rows it kept
+    /// behind (`SucceededAttempts`) left them so. Each is recorded succeeded, with the task's
+    /// times and a reason that says what happened; a row that the server which ran it wrote
+    /// meanwhile stays as it is.
+    @discardableResult
+    func recordUnrecordedSuccesses(runsDirectory: String) async throws -> Int {
+        let missing = try await sql.raw("""
+            SELECT t.id, t.run_id, t.name, t.attempt_count, t.started_at, t.finished_at FROM \(unsafeRaw: TaskRun.schema) t
+            WHERE t.status = \(bind: TaskState.succeeded.rawValue) AND t.attempt_count > 0 AND NOT EXISTS (
+                SELECT 1 FROM \(unsafeRaw: TaskAttempt.schema) a
+                WHERE a.task_run_id = t.id AND a.number = t.attempt_count AND a.status <> \(bind: TaskAttempt.Status.running.rawValue))
+            """).all(decoding: UnrecordedSuccess.self)
+        for start in stride(from: 0, to: missing.count, by: Self.rowsPerStatement) {
+            let rows = missing[start..<min(start + Self.rowsPerStatement, missing.count)].map { task in
+                let prefix = Self.directoryPrefix(runsDirectory: runsDirectory, runID: task.runID, task: task.name)
+                let attempt = Attempt(task.attemptCount, of: task.id, directoryPrefix: prefix)
+                let finished = task.finishedAt ?? Date()
+                return "(\(binds: values(attempt, status: .succeeded, startedAt: task.startedAt ?? finished, reason: Self.unrecordedReason, finishedAt: finished)))"
+                    as SQLQueryString
+            }
+            try await sql.raw("""
+                \(Self.insertInto) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                reason = excluded.reason, finished_at = excluded.finished_at
+                WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
+                """).run()
+        }
+        return missing.count
+    }
+
+    static let unrecordedReason = "recorded after the server that ran it ended before writing this row; the task's state says it succeeded"
+
+    private struct UnrecordedSuccess: Decodable {
+        let id: UUID
+        let runID: UUID
+        let name: String
+        let attemptCount: Int
+        let startedAt: Date?
+        let finishedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case id, name
+            case runID = "run_id", attemptCount = "attempt_count", startedAt = "started_at", finishedAt = "finished_at"
+        }
+    }
+
     /// As SQL text rather than SQLKit's builder, which quotes and escapes every column name
     /// on every statement (4% of the server's CPU in a fan-out's profile, for two statements
     /// per attempt). The names are this schema's.
     private func insert(
         _ attempt: Attempt, status: TaskAttempt.Status, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
     ) -> SQLQueryString {
-        let values: [any Encodable & Sendable] = [
-            attempt.id, attempt.taskID, attempt.number, status.rawValue, attempt.workDirectory, attempt.logPath, attempt.startedAt,
+        "\(Self.insertInto) VALUES (\(binds: values(attempt, status: status, reason: reason, exitCode: exitCode, finishedAt: finishedAt)))"
+    }
+
+    private static let insertInto: SQLQueryString = """
+        INSERT INTO \(unsafeRaw: TaskAttempt.schema)
+        (id, task_run_id, number, status, work_dir, log_path, started_at, pid, reason, exit_code, finished_at)
+        """
+
+    private func values(
+        _ attempt: Attempt, status: TaskAttempt.Status, startedAt: Date? = nil, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
+    ) -> [any Encodable & Sendable] {
+        [
+            attempt.id, attempt.taskID, attempt.number, status.rawValue, attempt.workDirectory, attempt.logPath, startedAt ?? attempt.startedAt,
             attempt.process.id.map(Int.init), reason, exitCode, finishedAt,
         ]
-        return """
-            INSERT INTO \(unsafeRaw: TaskAttempt.schema)
-            (id, task_run_id, number, status, work_dir, log_path, started_at, pid, reason, exit_code, finished_at)
-            VALUES (\(binds: values))
-            """
     }
 }
 

@@ -58,6 +58,7 @@ public struct Scheduler: Service {
         // The active runs as the last tick left them, and when to read them again.
         var known: [SchedulerQueries.ActiveRun] = []
         var nextActiveRead = ContinuousClock.now
+        await recordUnrecordedSuccesses()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 do {
@@ -88,6 +89,8 @@ public struct Scheduler: Service {
                             wakeup.signal()
                         }
                     }
+                    // After the claims, so that the next tasks run while the rows are written.
+                    if runner.succeeded.isDue { try await writeSucceededAttempts() }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
                     views = RunViews()
@@ -97,6 +100,25 @@ public struct Scheduler: Service {
             }
             // Shutting down: running attempts are stopped and requeued (see AttemptEnd.interrupted).
             group.cancelAll()
+        }
+        do {
+            try await writeSucceededAttempts()
+        } catch {
+            logger.error("could not write the rows of succeeded attempts while stopping; the next start records them", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func writeSucceededAttempts() async throws {
+        try await runner.succeeded.write(to: AttemptStore(database: database))
+    }
+
+    /// Writes the rows that a server which ended kept behind (see `SucceededAttempts`).
+    private func recordUnrecordedSuccesses() async {
+        do {
+            let recorded = try await AttemptStore(database: database).recordUnrecordedSuccesses(runsDirectory: config.runsDirectory)
+            if recorded > 0 { logger.warning("recorded the attempts of succeeded tasks that an ended server had not", metadata: ["attempts": "\(recorded)"]) }
+        } catch {
+            logger.error("could not record the attempts of succeeded tasks that an ended server had not", metadata: ["error": "\(error)"])
         }
     }
 
@@ -184,6 +206,8 @@ public struct Scheduler: Service {
     /// scheduler or another).
     private func finishIfDone(runID: UUID, states: [TaskState]) async throws -> Bool {
         guard let outcome = RunPlanner.outcome(states: states) else { return false }
+        // A finished run's attempts are all recorded.
+        if !runner.succeeded.isEmpty { try await writeSucceededAttempts() }
         let reason = outcome == .failed ? "one or more tasks failed" : nil
         if try await transitions.moveRun(runID, to: outcome, from: [.running], reason: reason) {
             logger.info("run finished", metadata: ["run_id": "\(runID)", "status": "\(outcome.rawValue)"])
@@ -253,6 +277,8 @@ public struct Scheduler: Service {
             }
             logger.warning("recovered a lost task; it runs again", metadata: ["task": "\(task.name)"])
         }
+        // The server that held these leases may also have ended with rows it kept behind.
+        if !expired.isEmpty { await recordUnrecordedSuccesses() }
     }
 
     /// The claim counts an attempt before its row is stored, and a short attempt stores its

@@ -26,9 +26,9 @@ extension TaskRunner {
             }
         }
         let exitCode: Int32? = if case .exited(let code) = end { code } else { nil }
-        try await store.close(attempt, status: failure == nil ? .succeeded : .failed, reason: failure, exitCode: exitCode)
-
         if let outputs {
+            // The attempt's row is written behind the task's move (see `SucceededAttempts`).
+            succeeded.keep(attempt, exitCode: exitCode)
             // Outputs and state in one update: a downstream task is readied only after the
             // state change, and by then the outputs it renders its templates from are stored.
             let won = try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
@@ -37,7 +37,9 @@ extension TaskRunner {
             guard won else { return nil }
             logger.info("task succeeded", metadata: ["task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
             return .succeeded
-        } else if end == .interrupted {
+        }
+        try await store.close(attempt, status: .failed, reason: failure, exitCode: exitCode)
+        if end == .interrupted {
             try await requeueInterrupted(taskID: taskID, name: subject.task.name, maxAttempts: subject.task.maxAttempts, reason: failure)
         } else if let failure {
             return try await recordFailure(

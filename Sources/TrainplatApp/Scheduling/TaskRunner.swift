@@ -19,6 +19,8 @@ struct TaskRunner: Sendable {
     /// Shared with the scheduler: a run of thousands of tasks parses its spec once, not per attempt.
     let specs: SpecCache
     let runs = RunFactsCache()
+    /// Succeeded attempts whose rows the scheduler loop writes behind their tasks' moves.
+    let succeeded = SucceededAttempts()
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
