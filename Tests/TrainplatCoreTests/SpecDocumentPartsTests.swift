@@ -8,11 +8,8 @@ import Testing
 @Suite("Spec document read in parts")
 struct SpecDocumentPartsTests {
     @Test func test_readInParts_generatedAndMutatedSpecs_giveTheTreeOfOneRead_orDecline() {
-        var random = SpecFuzzTests.Generator(state: 2_026_12_07)
         var joined = 0
-        for round in 0..<1_500 {
-            var text = Self.blockSpec(&random)
-            for _ in 0..<(round % 3) { text = SpecFuzzTests.mutate(text, &random) }
+        for (round, text) in SpecFuzzTests.mutatedSpecs(seed: 2_026_12_07, count: 1_500, mutationCycle: 3, Self.blockSpec).enumerated() {
             switch Self.outcome(text, parts: 2 + round % 3) {
             case .joined: joined += 1
             case .declined: break

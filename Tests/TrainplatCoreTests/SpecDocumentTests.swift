@@ -9,11 +9,8 @@ import Yams
 @Suite("Spec document composer")
 struct SpecDocumentTests {
     @Test func test_read_generatedAndMutatedSpecs_agreeWithYamsComposer() {
-        var random = SpecFuzzTests.Generator(state: 2_026_12_06)
         var compared = 0
-        for round in 0..<800 {
-            var text = SpecFuzzTests.validSpec(&random)
-            for _ in 0..<(round % 4) { text = SpecFuzzTests.mutate(text, &random) }
+        for text in SpecFuzzTests.mutatedSpecs(seed: 2_026_12_06, count: 800, mutationCycle: 4, SpecFuzzTests.validSpec) {
             let yams = Result { try Yams.compose(yaml: text, .basic) }
             do {
                 let ours = try SpecDocumentReader.read(text)

@@ -65,6 +65,16 @@ struct SpecFuzzTests {
     }
 
     /// Deletions, insertions of hostile characters, duplicated and swapped lines, truncation.
+    /// `count` specs from `generate`, the n-th mutated `n % mutationCycle` times, from `seed`.
+    static func mutatedSpecs(seed: UInt64, count: Int, mutationCycle: Int, _ generate: (inout Generator) -> String) -> [String] {
+        var random = Generator(state: seed)
+        return (0..<count).map { round in
+            var text = generate(&random)
+            for _ in 0..<(round % mutationCycle) { text = mutate(text, &random) }
+            return text
+        }
+    }
+
     static func mutate(_ text: String, _ random: inout Generator) -> String {
         var characters = Array(text)
         var lines = text.components(separatedBy: "\n")

@@ -131,16 +131,18 @@ struct AttemptStore: Sendable {
     /// meanwhile stays as it is.
     @discardableResult
     func recordUnrecordedSuccesses(runsDirectory: String) async throws -> Int {
-        let missing = try await sql.raw("""
-            SELECT t.id, t.run_id, t.name, t.attempt_count, t.started_at, t.finished_at FROM \(unsafeRaw: TaskRun.schema) t
+        let ids = try await sql.raw("""
+            SELECT t.id FROM \(unsafeRaw: TaskRun.schema) t
             WHERE t.status = \(bind: TaskState.succeeded.rawValue) AND t.attempt_count > 0 AND NOT EXISTS (
                 SELECT 1 FROM \(unsafeRaw: TaskAttempt.schema) a
                 WHERE a.task_run_id = t.id AND a.number = t.attempt_count AND a.status <> \(bind: TaskAttempt.Status.running.rawValue))
-            """).all(decoding: UnrecordedSuccess.self)
-        for start in stride(from: 0, to: missing.count, by: Self.rowsPerStatement) {
-            let rows = missing[start..<min(start + Self.rowsPerStatement, missing.count)].map { task in
-                let prefix = Self.directoryPrefix(runsDirectory: runsDirectory, runID: task.runID, task: task.name)
-                let attempt = Attempt(task.attemptCount, of: task.id, directoryPrefix: prefix)
+            """).all().map { try $0.decode(column: "id", as: UUID.self) }
+        for start in stride(from: 0, to: ids.count, by: Self.rowsPerStatement) {
+            // Rare (after a server ended) and off the hot path, so the tasks are read as models.
+            let tasks = try await TaskRun.query(on: database).filter(\.$id ~~ Array(ids[start..<min(start + Self.rowsPerStatement, ids.count)])).all()
+            let rows = try tasks.map { task in
+                let prefix = Self.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
+                let attempt = Attempt(task.attemptCount, of: try task.requireID(), directoryPrefix: prefix)
                 let finished = task.finishedAt ?? Date()
                 return "(\(binds: values(attempt, status: .succeeded, startedAt: task.startedAt ?? finished, reason: Self.unrecordedReason, finishedAt: finished)))"
                     as SQLQueryString
@@ -151,24 +153,10 @@ struct AttemptStore: Sendable {
                 WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
                 """).run()
         }
-        return missing.count
+        return ids.count
     }
 
     static let unrecordedReason = "recorded after the server that ran it ended before writing this row; the task's state says it succeeded"
-
-    private struct UnrecordedSuccess: Decodable {
-        let id: UUID
-        let runID: UUID
-        let name: String
-        let attemptCount: Int
-        let startedAt: Date?
-        let finishedAt: Date?
-
-        enum CodingKeys: String, CodingKey {
-            case id, name
-            case runID = "run_id", attemptCount = "attempt_count", startedAt = "started_at", finishedAt = "finished_at"
-        }
-    }
 
     /// As SQL text rather than SQLKit's builder, which quotes and escapes every column name
     /// on every statement (4% of the server's CPU in a fan-out's profile, for two statements
