@@ -32,6 +32,24 @@ struct SucceededAttemptsTests {
         }
     }
 
+    @Test func test_aStoppingScheduler_writesTheRowsItKept() async throws {
+        try await TestApp.with { app in
+            // setup: a quick task beside one that runs until the scheduler stops
+            let run = try await app.start(spec: "name: stop\ntasks:\n  quick: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n  slow: {command: [sleep, '30']}\n")
+            let runID = try run.requireID()
+            let database = app.database
+            // act: the scheduler is stopped as soon as the quick task has succeeded
+            try await app.drive(until: {
+                try await TaskRun.query(on: database).filter(\.$run.$id == runID).filter(\.$name == "quick").first()?.status == .succeeded
+            }, timeout: .seconds(30))
+            // check: its row was written as the scheduler stopped, not by a repair
+            let quick = try #require(try await app.tasks(of: run)["quick"])
+            let rows = try await app.attempts(of: quick)
+            #expect(rows.map(\.status) == [.succeeded])
+            #expect(rows.first?.reason == nil)
+        }
+    }
+
     @Test func test_unrecordedSuccesses_areRecordedOnce_andGiveWayToTheRealRow() async throws {
         try await TestApp.with { app in
             // setup: a finished run whose server "ended" before writing its tasks' rows: a's
