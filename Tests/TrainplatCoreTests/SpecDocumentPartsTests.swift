@@ -54,6 +54,17 @@ struct SpecDocumentPartsTests {
         "name: a\ntasks:\n  a: {command: [x]}\n b: {command: [y]}\n  c: {command: [z]}\n",
         // Something at column 1 after the block that would be the value of `tasks:` in the frame.
         "name: a\ntasks:\n  a: {command: [x]}\n  b: {command: [y]}\n- x\n",
+        // A block scalar at column 1 after the block, which the frame alone reads as the
+        // value of `tasks`.
+        "name: a\ntasks:\n  a: {command: [x]}\n  b: {command: [y]}\n|\n  dropped\nparams: {}\n",
+        "name: a\ntasks:\n  a: {command: [x]}\n  b: {command: [y]}\n>-\n  dropped\n",
+        // Line breaks that libyaml counts and the cut lines do not: a lone CR, NEL, LS, PS.
+        "name: a\ntasks:\n  a: {command: [x]}  # note\r  b: {command: [y]}\n  c: {command: [z]}\nend: 1\n",
+        "name: a\ntasks:\n  a: {command: [x]}  # note\u{85}\n  b: {command: [y]}\n  c: {command: [z]}\nend: 1\n",
+        "name: a\ntasks:\n  a: {command: [x]}  # note\u{2028}\n  b: {command: [y]}\n  c: {command: [z]}\nend: 1\n",
+        "name: a\ntasks:\n  a: {command: [x]}  # note\u{2029}\n  b: {command: [y]}\n  c: {command: [z]}\nend: 1\n",
+        // An explicit key without a value, whose empty value takes the next entry's position.
+        "name: a\ntasks:\n  a: {command: [x]}\n  ? b\n  c: {command: [z]}\n",
         // Tabs where the indentation is.
         "name: a\ntasks:\n  a: {command: [x]}\n\tb: {command: [y]}\n  c: {command: [z]}\n",
         "name: a\ntasks:\n  a: {command: [x]}\n  \tb: {command: [y]}\n  c: {command: [z]}\n",
@@ -64,6 +75,16 @@ struct SpecDocumentPartsTests {
             #expect(outcome != .joined || Self.readsWhole(text), "\(parts) parts")
             if case .differs(let why) = outcome { Issue.record("\(parts) parts: \(why)") }
         }
+    }
+
+    /// libyaml counts one nesting level fewer for a part read alone than for the same lines
+    /// in the whole document, so parts that nest near the limit are read in one go.
+    @Test func test_readInParts_aPartNestedNearTheLimit_isLeftToTheWholeRead() {
+        let deep = String(repeating: "[", count: 995) + "x" + String(repeating: "]", count: 995)
+        let text = "name: a\ntasks:\n  a: {command: [x]}\n  b: {command: \(deep)}\n  c: {command: [z]}\n"
+        #expect(Self.outcome(text, parts: 3) == .declined)
+        #expect(Self.readsWhole(text), "within the limit for the whole read")
+        #expect(Self.outcome(text.replacingOccurrences(of: deep, with: "[y]"), parts: 3) == .joined)
     }
 
     @Test func test_readInParts_aNameInTwoParts_isLeftToTheWholeRead_whichReportsIt() {

@@ -103,8 +103,19 @@ struct AttemptStore: Sendable {
         let row = insert(attempt, status: status, reason: reason, exitCode: exitCode.map(Int.init), finishedAt: Date())
         try await sql.raw("""
             \(row) ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-            exit_code = excluded.exit_code, finished_at = excluded.finished_at
+            exit_code = excluded.exit_code, finished_at = excluded.finished_at \(stillOpen)
             """).run()
+    }
+
+    /// A row is closed over only while it is open: `running`, or written by the repair below.
+    /// A row that a recovery closed as lost (the server that ran the attempt was only slow,
+    /// and the task has run again since) keeps that verdict, which the count of lost
+    /// attempts relies on.
+    private var stillOpen: SQLQueryString {
+        """
+        WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
+        OR \(unsafeRaw: TaskAttempt.schema).reason = \(bind: Self.unrecordedReason)
+        """
     }
 
     /// Succeeded attempts' rows, many to a statement: they are written behind their tasks'
@@ -116,7 +127,7 @@ struct AttemptStore: Sendable {
             }
             try await sql.raw("""
                 \(Self.insertInto) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                reason = excluded.reason, exit_code = excluded.exit_code, finished_at = excluded.finished_at
+                reason = excluded.reason, exit_code = excluded.exit_code, finished_at = excluded.finished_at \(stillOpen)
                 """).run()
         }
     }

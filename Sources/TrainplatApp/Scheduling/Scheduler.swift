@@ -80,7 +80,10 @@ public struct Scheduler: Service {
                     if reread { nextActiveRead = ContinuousClock.now + activeReadInterval }
                     let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
                     known = pass.active
-                    let claims = try await claimReadyTasks(active: pass.active, views: &views)
+                    // A scheduler that is stopping starts nothing more: a task it claimed now
+                    // would only be interrupted, and its retry budget raised once more.
+                    let stopping = Task.isCancelled || Task.isShuttingDownGracefully
+                    let claims = stopping ? [] : try await claimReadyTasks(active: pass.active, views: &views)
                     try await storeReady(pass.readied, claimed: claims, views: &views)
                     for claim in claims {
                         views.record(claim.taskID, movedTo: .running)

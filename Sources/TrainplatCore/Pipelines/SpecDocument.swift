@@ -111,6 +111,8 @@ struct SpecDocumentReader {
         let root: SpecNode?
         let rootIsBlockMapping: Bool
         let usesAnchors: Bool
+        /// How many levels the root's tree goes down (aliases counted where they stand).
+        let height: Int
     }
 
     /// Reads `input` (one whole document) as the text at `origin`.
@@ -131,7 +133,7 @@ struct SpecDocumentReader {
         do throws(Problem) {
             let root = try reader.readStream()
             guard reader.duplicates.isEmpty else { return .failure(Problems(all: reader.duplicates)) }
-            return .success(Reading(root: root, rootIsBlockMapping: reader.rootIsBlockMapping, usesAnchors: reader.usesAnchors))
+            return .success(Reading(root: root, rootIsBlockMapping: reader.rootIsBlockMapping, usesAnchors: reader.usesAnchors, height: reader.rootHeight))
         } catch {
             return .failure(Problems(all: [error]))
         }
@@ -143,6 +145,7 @@ struct SpecDocumentReader {
     private var anchors: [String: Composed] = [:]
     private var usesAnchors = false
     private var rootIsBlockMapping = false
+    private var rootHeight = 0
     private var expandedNodes = 0
     private var duplicates: [Problem] = []
 
@@ -159,7 +162,9 @@ struct SpecDocumentReader {
         guard event.type == YAML_DOCUMENT_START_EVENT else { return nil }
         let first = try next()
         rootIsBlockMapping = first.type == YAML_MAPPING_START_EVENT && first.data.mapping_start.style == YAML_BLOCK_MAPPING_STYLE
-        let root = try readNode(first, depth: origin.depth).node
+        let composed = try readNode(first, depth: origin.depth)
+        rootHeight = composed.measure.height
+        let root = composed.node
         try expect(YAML_DOCUMENT_END_EVENT)
         var after = try next()
         defer { yaml_event_delete(&after) }

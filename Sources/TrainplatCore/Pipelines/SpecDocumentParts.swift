@@ -10,14 +10,15 @@ import Foundation
 /// positions moved to where it stands. The join is taken only when every piece shows that it
 /// is whole; otherwise (`nil`) the text is read in one go, which also reports any problem:
 /// - the frame's root is a block mapping whose `tasks` key is on the line found, with an
-///   empty value: nothing before the block runs on into it;
+///   empty value: nothing before the block runs on into it, nothing after it is its value;
 /// - each part reads as one document whose root is a mapping: a quoted scalar or a flow
 ///   collection cut at a part's end leaves that part unterminated, and a block scalar's lines
 ///   are indented deeper than the lines cut before, so none is cut;
 /// - no part defines or uses an anchor (parts cannot see each other's), and no task name is
 ///   in two parts (each part sees only its own duplicates);
 /// - the document has no directives before the block (`%TAG` could change what a tag in a
-///   part means).
+///   part means), the block no line breaks but `\n` (libyaml counts others too), no entry
+///   with an explicit key (`? k`), and no part nests within two levels of the limit.
 enum SpecDocumentParts {
     /// Below this many bytes a part is not worth a thread.
     static let minPartBytes = 64 << 10
@@ -28,7 +29,7 @@ enum SpecDocumentParts {
         _ input: UnsafeBufferPointer<UInt8>, parts wanted: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         minPartBytes: Int = minPartBytes
     ) -> SpecNode? {
-        guard wanted > 1, let block = TasksBlock(input) else { return nil }
+        guard wanted > 1, let block = TasksBlock(input), !block.hasOtherLineBreaks(in: input) else { return nil }
         let pieces = block.pieces(count: min(wanted, (block.end - block.start) / max(1, minPartBytes)))
         guard pieces.count > 1 else { return nil }
         // Each piece's own copy (a memcpy of the text, small beside reading it), so that no
@@ -54,7 +55,11 @@ enum SpecDocumentParts {
         pairs.reserveCapacity(count)
         names.reserveCapacity(count)
         for reading in readings {
-            guard case .success(let part) = reading, !part.usesAnchors, case .mapping(let partPairs, let partPosition)? = part.root else { return nil }
+            // A part nested near the limit is read in one go: libyaml counts one level fewer
+            // for a part read alone, so it could let through what the whole read refuses.
+            guard case .success(let part) = reading, !part.usesAnchors, 1 + part.height < SpecDocumentReader.maxDepth - 2,
+                case .mapping(let partPairs, let partPosition)? = part.root
+            else { return nil }
             for pair in partPairs {
                 if let name = pair.key.string, !names.insert(name).inserted { return nil }
             }
@@ -70,9 +75,9 @@ enum SpecDocumentParts {
         guard case .mapping(var pairs, let position) = root,
             let index = pairs.firstIndex(where: { $0.key.string == "tasks" }),
             case .scalar(let key) = pairs[index].key, key.position == SpecNode.Position(line: keyLine + 1, column: 1),
-            // Empty, with the block's lines blank; a sequence at column 1 after them (which
-            // is no part of the block) would be its value.
-            case .scalar = pairs[index].value
+            // Empty, with the block's lines blank. A sequence or a block scalar (`|`) at column 1
+            // after them, which reading in one go refuses, would be its value.
+            case .scalar(let empty) = pairs[index].value, empty.text.isEmpty, empty.style == .plain, empty.tag == nil
         else { return nil }
         pairs[index].value = tasks
         return .mapping(pairs, position)
@@ -120,6 +125,9 @@ private struct TasksBlock {
                 guard startsEntry else { return nil }
                 indent = line.indent
             }
+            // An explicit key (`? k`) whose value is left out takes the position of what
+            // follows it, which a part read alone does not have.
+            if line.indent == indent, line.first == UInt8(ascii: "?") { return nil }
             if line.indent == indent, startsEntry { cuts.append((line.bytes.lowerBound, line.number)) }
         }
         self.end = end
@@ -142,6 +150,22 @@ private struct TasksBlock {
             let upTo = index + 1 < starts.count ? starts[index + 1].offset : end
             return Piece(bytes: starts[index].offset..<upTo, line: starts[index].line)
         }
+    }
+
+    /// Whether the block breaks lines other than with `\n` (or `\r\n`): libyaml also breaks
+    /// at a lone `\r`, NEL, LS and PS, even in comments, and the parts' and the frame's line
+    /// numbers count `\n` only.
+    func hasOtherLineBreaks(in input: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = start
+        while index < end {
+            let byte = input[index]
+            let next = index + 1 < input.count ? input[index + 1] : 0
+            if byte == 0x0D, next != 0x0A { return true }
+            if byte == 0xC2, next == 0x85 { return true }
+            if byte == 0xE2, next == 0x80, index + 2 < input.count, input[index + 2] == 0xA8 || input[index + 2] == 0xA9 { return true }
+            index += 1
+        }
+        return false
     }
 
     /// The document with the block's lines left blank.

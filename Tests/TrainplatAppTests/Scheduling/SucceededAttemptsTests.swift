@@ -103,6 +103,28 @@ struct SucceededAttemptsTests {
         }
     }
 
+    /// A slow server's late row does not undo a recovery's verdict on the same attempt.
+    @Test func test_aLateRow_doesNotCloseOverAnAttemptRecordedLost() async throws {
+        try await TestApp.with { app in
+            // setup: attempt 1 of a task recorded lost by a recovery
+            let run = try await app.run(spec: "name: late\ntasks:\n  t: {command: [sh, -c, \"echo '{}' > outputs.json\"]}\n")
+            let task = try #require(try await app.tasks(of: run)["t"])
+            let row = try #require(try await app.attempts(of: task).first)
+            (row.status, row.reason) = (.failed, "lost: no heartbeat")
+            try await row.save(on: app.database)
+            let store = AttemptStore(database: app.database)
+            let prefix = AttemptStore.directoryPrefix(runsDirectory: app.app.config.runsDirectory, runID: try run.requireID(), task: "t")
+            let late = AttemptStore.Attempt(1, of: try task.requireID(), directoryPrefix: prefix)
+            // act: the server that ran it writes its outcome after all, succeeded or failed
+            try await store.closeSucceeded([.init(attempt: late, exitCode: 0, finishedAt: Date())])
+            try await store.close(late, status: .failed, reason: "exited with 1")
+            // check
+            let rows = try await app.attempts(of: task)
+            #expect(rows.map(\.status) == [.failed])
+            #expect(rows.first?.reason == "lost: no heartbeat")
+        }
+    }
+
     @Test func test_attemptIDs_areTheSameForTheSameAttempt_only() {
         let (task, other) = (UUID(), UUID())
         let id = AttemptStore.Attempt.id(1, of: task)
