@@ -45,7 +45,8 @@ enum TaskLog {
 }
 
 /// One attempt's log, whether or not the attempt's row is written yet: a running attempt
-/// writes its row at its first tick (0.5 s), and its log is at a known path from its start.
+/// writes its row at its first tick (0.5 s), a succeeded one's row is written behind its
+/// task's move, and its log is at a known path from its start.
 struct AttemptLog: Sendable {
     let taskID: UUID
     let number: Int
@@ -57,27 +58,22 @@ struct AttemptLog: Sendable {
     /// The path its row stored, or where the runner puts it when there is no row yet.
     static func find(task: TaskRun, number: Int, runsDirectory: String, on database: any Database) async throws -> AttemptLog {
         let taskID = try task.requireID()
-        let row = try await row(taskID: taskID, number: number, on: database)
+        let row = try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first()
         let prefix = AttemptStore.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
         return AttemptLog(
             taskID: taskID, number: number, path: row?.logPath ?? AttemptStore.Attempt.logPath(directoryPrefix: prefix, number: number),
-            hadEnded: ended(row: row, task: task, number: number))
+            hadEnded: ended(task: task, number: number))
     }
 
     /// Whether it has ended by now, read again (for following).
     func hasEnded(on database: any Database) async throws -> Bool {
-        let row = try await Self.row(taskID: taskID, number: number, on: database)
-        return Self.ended(row: row, task: row == nil ? try await TaskRun.find(taskID, on: database) : nil, number: number)
+        Self.ended(task: try await TaskRun.find(taskID, on: database), number: number)
     }
 
-    private static func row(taskID: UUID, number: Int, on database: any Database) async throws -> TaskAttempt? {
-        try await TaskAttempt.query(on: database).filter(\.$task.$id == taskID).filter(\.$number == number).first()
-    }
-
-    /// Ended when its row says so; without a row, when its task no longer runs this attempt
-    /// (an attempt that ended has a row: written as it closed, or by lease recovery).
-    private static func ended(row: TaskAttempt?, task: TaskRun?, number: Int) -> Bool {
-        if let row { return row.status != .running }
+    /// Ended once its task no longer runs this attempt. The task is the truth: the attempt's
+    /// row can say `running` for a moment after its end (a succeeded attempt's row is written
+    /// behind its task's move), or until a repair when its server died in between.
+    private static func ended(task: TaskRun?, number: Int) -> Bool {
         guard let task else { return true }
         return task.status != .running || task.attemptCount != number
     }

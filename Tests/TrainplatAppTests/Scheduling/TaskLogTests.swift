@@ -49,6 +49,34 @@ struct TaskLogTests {
         }
     }
 
+    /// A succeeded attempt's row can still say `running` (written at its first tick, closed
+    /// behind its task's move, or never when its server died between): its task says it ended.
+    @Test func test_log_ofAnAttemptWhoseRowStillSaysRunning_hasEnded_onceItsTaskMovedOn() async throws {
+        try await TestApp.with { app in
+            // setup
+            let member = try await app.user()
+            let project = try await app.project(members: [(member, .member)])
+            let spec = "name: done\ntasks:\n  t: {command: [sh, -c, \"echo hi; echo '{}' > outputs.json\"]}\n"
+            let version = try await PipelineService(database: app.database)
+                .register(specText: spec, projectID: try project.requireID(), userID: try member.requireID()).version
+            let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: try member.requireID())
+            let runID = try run.requireID()
+            try await app.drive(until: { try await PipelineRun.find(runID, on: app.database)?.status.isTerminal == true }, timeout: .seconds(30))
+            let row = try #require(try await TaskAttempt.query(on: app.database).first())
+            (row.status, row.finishedAt) = (.running, nil)
+            try await row.save(on: app.database)
+            let headers = try app.headers(for: member)
+            try await Application(router: app.app.buildRouter()).test(.router) { client in
+                // act
+                let read = try await client.execute(uri: "/api/v1/runs/\(runID)/tasks/t/log", method: .get, headers: headers)
+                let followed = try await client.execute(uri: "/api/v1/runs/\(runID)/tasks/t/log?follow=true", method: .get, headers: headers)
+                // check: finished, and following ends rather than waiting for the row
+                #expect(read.headers[.attemptFinished] == "true")
+                #expect(String(buffer: followed.body) == "hi\n")
+            }
+        }
+    }
+
     @Test func test_log_ofAnAttemptWhoseRowIsNotWrittenYet_isServedFromItsPath_untilItsTaskMovesOn() async throws {
         try await TestApp.with { app in
             // setup: a task running attempt 1 that has written to its log but not yet its row
