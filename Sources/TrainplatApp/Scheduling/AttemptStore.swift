@@ -94,46 +94,20 @@ struct AttemptStore: Sendable {
     /// and log can be followed while it runs. Written once; a no-op afterwards.
     func recordRunning(_ attempt: Attempt) async throws {
         guard attempt.process.mayWriteRunningRow() else { return }
-        try await sql.raw(insert(attempt, status: .running)).run()
+        try await sql.raw("\(Self.insertInto) VALUES \(row(attempt, status: .running))").run()
     }
 
     /// The attempt's end, with the reason a person can act on when it failed; writes the
     /// whole row when no process started (a cache hit, a task that could not be prepared).
     func close(_ attempt: Attempt, status: TaskAttempt.Status, reason: String?, exitCode: Int32? = nil) async throws {
-        let row = insert(attempt, status: status, reason: reason, exitCode: exitCode.map(Int.init), finishedAt: Date())
-        try await sql.raw("""
-            \(row) ON CONFLICT (id) DO UPDATE SET status = excluded.status, reason = excluded.reason,
-            exit_code = excluded.exit_code, finished_at = excluded.finished_at \(stillOpen)
-            """).run()
-    }
-
-    /// A row is closed over only while it is open: `running`, or written by the repair below.
-    /// A row that a recovery closed as lost (the server that ran the attempt was only slow,
-    /// and the task has run again since) keeps that verdict, which the count of lost
-    /// attempts relies on.
-    private var stillOpen: SQLQueryString {
-        """
-        WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
-        OR \(unsafeRaw: TaskAttempt.schema).reason = \(bind: Self.unrecordedReason)
-        """
+        try await writeClosed([row(attempt, status: status, reason: reason, exitCode: exitCode.map(Int.init), finishedAt: Date())])
     }
 
     /// Succeeded attempts' rows, many to a statement: they are written behind their tasks'
     /// moves (see `SucceededAttempts`). A row that a repair wrote meanwhile gives way.
     func closeSucceeded(_ attempts: [SucceededAttempts.Closed]) async throws {
-        for start in stride(from: 0, to: attempts.count, by: Self.rowsPerStatement) {
-            let rows = attempts[start..<min(start + Self.rowsPerStatement, attempts.count)].map {
-                "(\(binds: values($0.attempt, status: .succeeded, exitCode: $0.exitCode.map(Int.init), finishedAt: $0.finishedAt)))" as SQLQueryString
-            }
-            try await sql.raw("""
-                \(Self.insertInto) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                reason = excluded.reason, exit_code = excluded.exit_code, finished_at = excluded.finished_at \(stillOpen)
-                """).run()
-        }
+        try await writeClosed(attempts.map { row($0.attempt, status: .succeeded, exitCode: $0.exitCode.map(Int.init), finishedAt: $0.finishedAt) })
     }
-
-    /// Eleven binds a row, well under SQLite's limit of 32,766 binds a statement.
-    private static let rowsPerStatement = 500
 
     /// Rows for the succeeded tasks whose last attempt has none, or a `running` one (written
     /// at the attempt's first tick): a server that ended before writing the rows it kept
@@ -148,48 +122,56 @@ struct AttemptStore: Sendable {
                 SELECT 1 FROM \(unsafeRaw: TaskAttempt.schema) a
                 WHERE a.task_run_id = t.id AND a.number = t.attempt_count AND a.status <> \(bind: TaskAttempt.Status.running.rawValue))
             """).all().map { try $0.decode(column: "id", as: UUID.self) }
-        for start in stride(from: 0, to: ids.count, by: Self.rowsPerStatement) {
-            // Rare (after a server ended) and off the hot path, so the tasks are read as models.
-            let tasks = try await TaskRun.query(on: database).filter(\.$id ~~ Array(ids[start..<min(start + Self.rowsPerStatement, ids.count)])).all()
-            let rows = try tasks.map { task in
-                let prefix = Self.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
-                let attempt = Attempt(task.attemptCount, of: try task.requireID(), directoryPrefix: prefix)
-                let finished = task.finishedAt ?? Date()
-                return "(\(binds: values(attempt, status: .succeeded, startedAt: task.startedAt ?? finished, reason: Self.unrecordedReason, finishedAt: finished)))"
-                    as SQLQueryString
-            }
-            try await sql.raw("""
-                \(Self.insertInto) VALUES \(rows.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                reason = excluded.reason, finished_at = excluded.finished_at
-                WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
-                """).run()
-        }
+        guard !ids.isEmpty else { return 0 }
+        // Rare (after a server ended) and off the hot path, so the tasks are read as models.
+        let tasks = try await TaskRun.query(on: database).filter(\.$id ~~ ids).all()
+        try await writeClosed(tasks.map { task in
+            let prefix = Self.directoryPrefix(runsDirectory: runsDirectory, runID: task.$run.id, task: task.name)
+            let attempt = Attempt(task.attemptCount, of: try task.requireID(), directoryPrefix: prefix)
+            let finished = task.finishedAt ?? Date()
+            return row(attempt, status: .succeeded, startedAt: task.startedAt ?? finished, reason: Self.unrecordedReason, finishedAt: finished)
+        })
         return ids.count
     }
+
+    /// Closed attempts' rows, `rowsPerStatement` to a statement. Over an existing row only
+    /// while it is open: `running`, or written by the repair. A row that a recovery closed
+    /// as lost (the server that ran the attempt was only slow, and the task has run again
+    /// since) keeps that verdict, which the count of lost attempts relies on.
+    private func writeClosed(_ rows: [SQLQueryString]) async throws {
+        for start in stride(from: 0, to: rows.count, by: Self.rowsPerStatement) {
+            let batch = rows[start..<min(start + Self.rowsPerStatement, rows.count)]
+            try await sql.raw("""
+                \(Self.insertInto) VALUES \(batch.joined(separator: ", ")) ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                reason = excluded.reason, exit_code = excluded.exit_code, finished_at = excluded.finished_at
+                WHERE \(unsafeRaw: TaskAttempt.schema).status = \(bind: TaskAttempt.Status.running.rawValue)
+                OR \(unsafeRaw: TaskAttempt.schema).reason = \(bind: Self.unrecordedReason)
+                """).run()
+        }
+    }
+
+    /// Eleven binds a row, well under SQLite's limit of 32,766 binds a statement.
+    private static let rowsPerStatement = 500
 
     static let unrecordedReason = "recorded after the server that ran it ended before writing this row; the task's state says it succeeded"
 
     /// As SQL text rather than SQLKit's builder, which quotes and escapes every column name
     /// on every statement (4% of the server's CPU in a fan-out's profile, for two statements
     /// per attempt). The names are this schema's.
-    private func insert(
-        _ attempt: Attempt, status: TaskAttempt.Status, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
-    ) -> SQLQueryString {
-        "\(Self.insertInto) VALUES (\(binds: values(attempt, status: status, reason: reason, exitCode: exitCode, finishedAt: finishedAt)))"
-    }
-
     private static let insertInto: SQLQueryString = """
         INSERT INTO \(unsafeRaw: TaskAttempt.schema)
         (id, task_run_id, number, status, work_dir, log_path, started_at, pid, reason, exit_code, finished_at)
         """
 
-    private func values(
+    /// One row's values, in `insertInto`'s order, in parentheses.
+    private func row(
         _ attempt: Attempt, status: TaskAttempt.Status, startedAt: Date? = nil, reason: String? = nil, exitCode: Int? = nil, finishedAt: Date? = nil
-    ) -> [any Encodable & Sendable] {
-        [
+    ) -> SQLQueryString {
+        let values: [any Encodable & Sendable] = [
             attempt.id, attempt.taskID, attempt.number, status.rawValue, attempt.workDirectory, attempt.logPath, startedAt ?? attempt.startedAt,
             attempt.process.id.map(Int.init), reason, exitCode, finishedAt,
         ]
+        return "(\(binds: values))"
     }
 }
 
