@@ -11,6 +11,7 @@ struct AuthService: Sendable {
     /// bcrypt's cost; tests lower it, because each step doubles the time.
     let bcryptCost: UInt8
     let refreshTokens: RefreshTokens
+    let taskTokens = TaskTokens()
 
     static let minimumPasswordLength = 12
 
@@ -41,7 +42,7 @@ struct AuthService: Sendable {
 
     /// A token for one task process: valid for its run only, for `lifetime` seconds.
     func taskToken(userID: UUID, runID: UUID, lifetime: TimeInterval) -> String {
-        signer.sign(TokenClaims(sub: userID.uuidString, kind: .task, run: runID.uuidString, issuedAt: Date(), lifetime: lifetime))
+        taskTokens.token(for: TokenClaims(sub: userID.uuidString, kind: .task, run: runID.uuidString, issuedAt: Date(), lifetime: lifetime), signer: signer)
     }
 
     /// Creates an API key and returns it with its secret, which is never stored.

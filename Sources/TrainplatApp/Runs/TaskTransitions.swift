@@ -34,9 +34,35 @@ struct TaskTransitions: Sendable {
     /// `batchSize` tasks; answers those this caller moved. A tick readies a fan-out's
     /// thousand tasks in two statements instead of a thousand.
     @discardableResult
-    func move(_ taskIDs: [UUID], to next: TaskState, from: [TaskState]? = nil, reason: String? = nil) async throws -> Set<UUID> {
-        let rows = try await guardedUpdate(taskIDs, to: next, from: from, reason: reason, returning: "id")
+    func move(
+        _ taskIDs: [UUID], to next: TaskState, from: [TaskState]? = nil, reason: String? = nil, setting fields: [SQLQueryString] = []
+    ) async throws -> Set<UUID> {
+        let rows = try await guardedUpdate(taskIDs, to: next, from: from, reason: reason, returning: "id", setting: fields)
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
+    }
+
+    /// A task whose attempt succeeded, with what it reported.
+    struct Success: Sendable {
+        let taskID: UUID
+        let outputs: JSONObject
+        let metrics: JSONObject
+    }
+
+    /// Moves running tasks to succeeded with their outputs and metrics, in one statement
+    /// (callers keep a batch under `batchSize`); answers, per task, whether this caller moved
+    /// it. Outputs and state change together: a downstream task is readied only after the
+    /// state change, and by then the outputs it renders its templates from are stored.
+    func succeed(_ successes: [Success]) async throws -> [Bool] {
+        precondition(successes.count <= Self.batchSize, "one statement per batch of successes")
+        guard !successes.isEmpty else { return [] }
+        let perTask: (KeyPath<Success, JSONObject>) -> SQLQueryString = { value in
+            let cases = successes.map { success -> SQLQueryString in "WHEN \(bind: success.taskID) THEN \(bind: success[keyPath: value])" }
+            return "CASE id \(cases.joined(separator: " ")) END"
+        }
+        let moved = try await move(
+            successes.map(\.taskID), to: .succeeded, from: [.running],
+            setting: ["outputs = \(perTask(\.outputs))", "metrics = \(perTask(\.metrics))", "progress = 1.0"])
+        return successes.map { moved.contains($0.taskID) }
     }
 
     /// What a claim won: the attempt about to open, and the task's own facts the attempt needs.

@@ -58,6 +58,19 @@ struct AttemptStore: Sendable {
             workDirectory + "/task.log"
         }
 
+        /// Creates the attempt's directory, and its task's first when missing: two or three
+        /// `mkdir`s, where `createDirectory(withIntermediateDirectories:)` looks at every level
+        /// first (a twentieth of a chain's step). Anything unusual (the run's directory
+        /// missing, a file in the way) goes through Foundation, which reports it.
+        func createDirectory() throws {
+            if mkdir(workDirectory, 0o777) == 0 { return }
+            if errno == ENOENT, let slash = workDirectory.lastIndex(of: "/") {
+                let taskDirectory = String(workDirectory[..<slash])
+                if mkdir(taskDirectory, 0o777) == 0 || errno == EEXIST, mkdir(workDirectory, 0o777) == 0 { return }
+            }
+            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        }
+
         /// Attempt `number`, which the task's claim counted (`TaskTransitions.claim`): numbers
         /// follow the count, so none is used twice; one whose server died before its row was
         /// written is recorded as lost when its lease is recovered.

@@ -44,7 +44,7 @@ public struct Scheduler: Service {
         self.logger = logger
         self.runner = TaskRunner(
             database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
-            mounts: mounts, specs: specs, logger: logger)
+            mounts: mounts, specs: specs, successes: GroupCommit(limit: 100, write: transitions.succeed), logger: logger)
     }
 
     public func run() async throws {

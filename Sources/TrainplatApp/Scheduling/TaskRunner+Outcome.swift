@@ -29,12 +29,8 @@ extension TaskRunner {
         if let outputs {
             // The attempt's row is written behind the task's move (see `SucceededAttempts`).
             succeeded.keep(attempt, exitCode: exitCode)
-            // Outputs and state in one update: a downstream task is readied only after the
-            // state change, and by then the outputs it renders its templates from are stored.
-            let won = try await transitions.move(taskID, to: .succeeded, from: [.running], set: [
-                .outputs: outputs.values, .metrics: outputs.metrics.mapValues(JSONValue.double), .progress: 1.0,
-            ])
-            guard won else { return nil }
+            let success = TaskTransitions.Success(taskID: taskID, outputs: outputs.values, metrics: outputs.metrics.mapValues(JSONValue.double))
+            guard try await successes.submit(success) else { return nil }
             logger.info("task succeeded", metadata: ["task": "\(subject.task.name)", "attempt": "\(attempt.number)"])
             return .succeeded
         }

@@ -21,6 +21,8 @@ struct TaskRunner: Sendable {
     let runs = RunFactsCache()
     /// Succeeded attempts whose rows the scheduler loop writes behind their tasks' moves.
     let succeeded = SucceededAttempts()
+    /// Moves of succeeded tasks: those finishing while one is written go in the next statement.
+    let successes: GroupCommit<TaskTransitions.Success, Bool>
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }
@@ -59,7 +61,7 @@ struct TaskRunner: Sendable {
         var prepared = LocalMounts.Prepared()
         do {
             // Inside: an attempt that cannot get its directory is closed with the reason.
-            try FileManager.default.createDirectory(atPath: attempt.workDirectory, withIntermediateDirectories: true)
+            try attempt.createDirectory()
             let context = try await templateContext(subject: subject, task: taskSpec)
             let source = try await sources.resolve(
                 try Template.render(value: .object(taskSpec.with), in: context).objectValue ?? [:], uses: taskSpec.uses, projectID: subject.run.projectID)

@@ -3,7 +3,7 @@ import Foundation
 
 /// What a signed token says: who, what kind, until when. Task tokens also name the one run
 /// they may act on.
-public struct TokenClaims: Sendable, Codable, Equatable {
+public struct TokenClaims: Sendable, Codable, Hashable {
     public enum Kind: String, Sendable, Codable {
         case access, task
     }

@@ -51,6 +51,34 @@ struct TransitionTests {
         }
     }
 
+    @Test func test_succeed_aBatch_storesEachTasksOwnOutputs_andMovesOnlyRunningTasks() async throws {
+        try await TestApp.with { app in
+            // setup: two running tasks and one that was cancelled meanwhile
+            let first = try await taskInState(.running, app: app)
+            let second = try await taskInState(.running, app: app)
+            let cancelled = try await taskInState(.cancelled, app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            let successes = try [(first, 1.5), (second, 2.5), (cancelled, 3.5)].map { task, value in
+                TaskTransitions.Success(taskID: try task.requireID(), outputs: ["value": .double(value), "name": .string("out-\(value)")], metrics: ["loss": .double(value / 10)])
+            }
+            // act
+            let moved = try await transitions.succeed(successes)
+            // check: each answer in order; each moved row has its own outputs and metrics
+            #expect(moved == [true, true, false])
+            for (task, value) in try [(first, 1.5), (second, 2.5)] {
+                let row = try #require(try await TaskRun.find(task.requireID(), on: app.database))
+                #expect(row.status == .succeeded)
+                #expect(row.outputs == ["value": .double(value), "name": .string("out-\(value)")])
+                #expect(row.metrics == ["loss": .double(value / 10)])
+                #expect(row.progress == 1.0)
+                #expect(row.finishedAt != nil)
+            }
+            let untouched = try #require(try await TaskRun.find(cancelled.requireID(), on: app.database))
+            #expect(untouched.status == .cancelled)
+            #expect(untouched.outputs == nil)
+        }
+    }
+
     @Test func test_recovery_expiredLease_retriesTheTaskAndSaysWhy() async throws {
         try await TestApp.with { app in
             // setup: a task "running" under a scheduler that died a minute ago
