@@ -9,7 +9,7 @@ struct TaskTransitions: Sendable {
     let database: any Database
     let metrics: SchedulerMetrics
 
-    private var sql: any SQLDatabase { database.sql }
+    var sql: any SQLDatabase { database.sql }
 
     /// The columns a transition may set besides the state, its reason and `finished_at`.
     /// An enum rather than strings: they go into the statement as written (see `guardedUpdate`).
@@ -39,57 +39,6 @@ struct TaskTransitions: Sendable {
     ) async throws -> Set<UUID> {
         let rows = try await guardedUpdate(taskIDs, to: next, from: from, reason: reason, returning: "id", setting: fields)
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
-    }
-
-    /// A task whose attempt succeeded, with what it reported.
-    struct Success: Sendable {
-        let taskID: UUID
-        let outputs: JSONObject
-        let metrics: JSONObject
-    }
-
-    /// Moves running tasks to succeeded with their outputs and metrics, in one statement
-    /// (callers keep a batch under `batchSize`); answers, per task, whether this caller moved
-    /// it. Outputs and state change together: a downstream task is readied only after the
-    /// state change, and by then the outputs it renders its templates from are stored.
-    func succeed(_ successes: [Success]) async throws -> [Bool] {
-        precondition(successes.count <= Self.batchSize, "one statement per batch of successes")
-        guard !successes.isEmpty else { return [] }
-        let perTask: (KeyPath<Success, JSONObject>) -> SQLQueryString = { value in
-            let cases = successes.map { success -> SQLQueryString in "WHEN \(bind: success.taskID) THEN \(bind: success[keyPath: value])" }
-            return "CASE id \(cases.joined(separator: " ")) END"
-        }
-        let moved = try await move(
-            successes.map(\.taskID), to: .succeeded, from: [.running],
-            setting: ["outputs = \(perTask(\.outputs))", "metrics = \(perTask(\.metrics))", "progress = 1.0"])
-        return successes.map { moved.contains($0.taskID) }
-    }
-
-    /// What a claim won: the attempt about to open, and the task's own facts the attempt needs.
-    struct Claim: Decodable, Sendable {
-        let taskID: UUID
-        let attempt: Int
-        let name: String
-        let maxAttempts: Int
-        let runID: UUID
-        enum CodingKeys: String, CodingKey {
-            case taskID = "id", attempt = "attempt_count", name, maxAttempts = "max_attempts", runID = "run_id"
-        }
-    }
-
-    /// Claims tasks for this scheduler: ready -> running with a lease, counting the attempt
-    /// about to open in the same update. A pending task whose trigger rule the scheduler has
-    /// just found met is claimed straight from pending. Answers the tasks this caller won
-    /// (another scheduler may have won the rest), with the number of the attempt each opens.
-    func claim(_ taskIDs: [UUID], owner: String, leaseSeconds: Double) async throws -> [Claim] {
-        let now = Date()
-        let rows = try await guardedUpdate(
-            taskIDs, to: .running, from: [.ready, .pending], returning: "id, attempt_count, name, max_attempts, run_id",
-            setting: [
-                "lease_owner = \(bind: owner)", "lease_expires_at = \(bind: now.addingTimeInterval(leaseSeconds))", "started_at = \(bind: now)",
-                "attempt_count = attempt_count + 1", "progress = 0.0", "progress_message = NULL",
-            ])
-        return try rows.map { try $0.decode(model: Claim.self) }
     }
 
     /// Ids per statement: far below SQLite's and PostgreSQL's limits on bound values.

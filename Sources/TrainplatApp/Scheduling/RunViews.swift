@@ -156,6 +156,11 @@ struct RunViews {
         views[runID]?.set(name, to: state)
     }
 
+    /// The run of a task some view holds.
+    func run(of taskID: UUID) -> UUID? {
+        taskIndex[taskID]?.run
+    }
+
     mutating func forget(_ runID: UUID) {
         guard let view = views.removeValue(forKey: runID) else { return }
         for id in view.ids.values { taskIndex[id] = nil }

@@ -18,7 +18,7 @@ public struct Scheduler: Service {
     let specs: SpecCache
     let queries: SchedulerQueries
     /// A finished attempt frees a slot; the loop looks again at once rather than at its tick.
-    let wakeup = Wakeup()
+    let wakeup: Wakeup
     var tickInterval: Duration = .milliseconds(200)
     /// How often a busy loop reads the active runs and their counts; the wake-ups for
     /// finished attempts in between go on from its views. Short enough that a run started
@@ -35,6 +35,8 @@ public struct Scheduler: Service {
         let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
         let transitions = TaskTransitions(database: database, metrics: metrics)
         let specs = SpecCache()
+        let wakeup = Wakeup()
+        self.wakeup = wakeup
         self.specs = specs
         self.database = database
         self.queries = SchedulerQueries(database: database)
@@ -44,7 +46,7 @@ public struct Scheduler: Service {
         self.logger = logger
         self.runner = TaskRunner(
             database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
-            mounts: mounts, specs: specs, successes: GroupCommit(limit: 100, write: transitions.succeed), logger: logger)
+            mounts: mounts, specs: specs, successes: SuccessHandoff(wakeup: wakeup) { try await transitions.succeed([$0]) == [true] }, logger: logger)
     }
 
     public func run() async throws {
@@ -78,13 +80,23 @@ public struct Scheduler: Service {
                     // read was a fifth of each step.
                     let reread = ContinuousClock.now >= nextActiveRead
                     if reread { nextActiveRead = ContinuousClock.now + activeReadInterval }
-                    let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known)
-                    known = pass.active
-                    // A scheduler that is stopping starts nothing more: a task it claimed now
-                    // would only be interrupted, and its retry budget raised once more.
-                    let stopping = Task.isCancelled || Task.isShuttingDownGracefully
-                    let claims = stopping ? [] : try await claimReadyTasks(active: pass.active, views: &views)
-                    try await storeReady(pass.readied, claimed: claims, views: &views)
+                    let handed = runner.successes.take()
+                    let claims: [TaskTransitions.Claim]
+                    // The handed successes' tasks that moved, once written; until then each
+                    // runner would move its own (the pass failed before the write).
+                    var moved: Set<UUID>?
+                    do {
+                        defer { for success in handed { success.answer(moved.map { $0.contains(success.taskID) }) } }
+                        let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known, handed: handed)
+                        known = pass.active
+                        // A scheduler that is stopping starts nothing more: a task it claimed now
+                        // would only be interrupted, and its retry budget raised once more.
+                        let stopping = Task.isCancelled || Task.isShuttingDownGracefully
+                        let picked = stopping ? [] : try await pickReadyTasks(active: pass.active, views: &views)
+                        let written = try await moveAndClaim(handed.map(\.success), picked: picked, guards: pass.guards)
+                        (moved, claims) = (written.succeeded, written.claimed)
+                        try await storeReady(pass.readied, claimed: claims, guards: pass.guards, lost: handed.map(\.taskID).filter { !written.succeeded.contains($0) }, views: &views)
+                    }
                     for claim in claims {
                         views.record(claim.taskID, movedTo: .running)
                         group.addTask {
@@ -101,7 +113,9 @@ public struct Scheduler: Service {
                 }
                 await wakeup.wait(upTo: tickInterval)
             }
-            // Shutting down: running attempts are stopped and requeued (see AttemptEnd.interrupted).
+            // Shutting down: running attempts are stopped and requeued (see AttemptEnd.interrupted);
+            // one that succeeded meanwhile moves its task itself.
+            runner.successes.close()
             group.cancelAll()
         }
         do {
@@ -130,7 +144,7 @@ public struct Scheduler: Service {
     func advanceRuns() async throws {
         var views = RunViews()
         let pass = try await advanceRuns(views: &views)
-        try await storeReady(pass.readied, claimed: [], views: &views)
+        try await storeReady(pass.readied, claimed: [], guards: [:], lost: [], views: &views)
     }
 
     /// Moves pending tasks on (skipped, upstream_failed), retrying ones whose backoff passed
@@ -140,18 +154,30 @@ public struct Scheduler: Service {
     /// ready in `views` but not yet in the database, so that the tick's claim takes those it
     /// starts straight from pending and `storeReady` stores the rest. A chain's step is one
     /// statement shorter that way.
+    ///
+    /// `handed` successes are taken as succeeded, though their moves are written after this
+    /// pass, with the claims (`moveAndClaim`). A task they ready is answered with them in
+    /// `guards`, so that it is claimed or stored ready only if they moved. A run with such a
+    /// success is not finished, nor are its other moves made, in this pass: the next one,
+    /// which each success's report brings, makes them from stored states.
     @discardableResult
     func advanceRuns(
-        views: inout RunViews, outcomes: AttemptOutcomes? = nil, known: [SchedulerQueries.ActiveRun]? = nil
-    ) async throws -> (active: [SchedulerQueries.ActiveRun], readied: [UUID]) {
+        views: inout RunViews, outcomes: AttemptOutcomes? = nil, known: [SchedulerQueries.ActiveRun]? = nil,
+        handed: [SuccessHandoff.Handed] = []
+    ) async throws -> (active: [SchedulerQueries.ActiveRun], readied: [UUID], guards: [UUID: [UUID]]) {
         var active = if let known { known } else { try await queries.activeRuns() }
         // Outcomes are taken after the counts are read: one reported before then committed
         // before then too, so the views and the counts disagree only over the few moments
         // between an attempt's update and its report.
         for outcome in outcomes?.drain() ?? [] { views.record(outcome.taskID, movedTo: outcome.state) }
         if known == nil { views.keep(active) }
+        // After `keep`, which compares the views with the stored counts.
+        for success in handed { views.record(success.taskID, movedTo: .succeeded) }
+        let unstored = Set(handed.map(\.taskID))
+        let runsWithUnstored = Set(unstored.compactMap(views.run(of:)))
         var ended: Set<UUID> = []
         var readied: [UUID] = []
+        var guards: [UUID: [UUID]] = [:]
         for (index, run) in active.enumerated() {
             if run.status == RunState.queued.rawValue {
                 try await transitions.moveRun(run.id, to: .running, from: [.queued])
@@ -172,10 +198,19 @@ public struct Scheduler: Service {
                 continue
             }
             let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
-            views.planned(run.id)
             let readyNow = decisions.filter { $0.next == .ready }.compactMap { view.ids[$0.task] }
             for id in readyNow { views.record(id, movedTo: .ready) }
             readied += readyNow
+            if runsWithUnstored.contains(run.id) {
+                for decision in decisions where decision.next == .ready {
+                    guard let id = view.ids[decision.task] else { continue }
+                    let relied = planner.dag.upstream(of: decision.task).compactMap { view.ids[$0] }.filter(unstored.contains)
+                    if !relied.isEmpty { guards[id] = relied }
+                }
+                // Planned again next pass, from stored states (see above).
+                continue
+            }
+            views.planned(run.id)
             // One statement per kind of move (and per `TaskTransitions.batchSize` tasks).
             var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.skipped, .upstreamFailed].map { next in
                 (next, .pending, decisions.filter { $0.next == next }.compactMap { view.ids[$0.task] })
@@ -192,13 +227,17 @@ public struct Scheduler: Service {
             // States read this tick are final unless something moved; then the next tick looks.
             if !moved, try await finishIfDone(runID: run.id, states: view.statesPresent) { ended.insert(run.id) }
         }
-        return (active.filter { !ended.contains($0.id) }, readied)
+        return (active.filter { !ended.contains($0.id) }, readied, guards)
     }
 
-    /// Stores as ready the tasks a pass readied (`advanceRuns`) that this tick did not claim.
-    func storeReady(_ readied: [UUID], claimed: [TaskTransitions.Claim], views: inout RunViews) async throws {
+    /// Stores as ready the tasks a pass readied (`advanceRuns`) that this tick did not claim,
+    /// but none that relied on a success whose move was `lost`: their runs are read again.
+    func storeReady(
+        _ readied: [UUID], claimed: [TaskTransitions.Claim], guards: [UUID: [UUID]], lost: [UUID], views: inout RunViews
+    ) async throws {
+        for id in lost { views.record(id, movedTo: nil) }
         let started = Set(claimed.map(\.taskID))
-        let rest = readied.filter { !started.contains($0) }
+        let rest = readied.filter { id in !started.contains(id) && !(guards[id] ?? []).contains(where: lost.contains) }
         guard !rest.isEmpty else { return }
         let won = try await transitions.move(rest, to: .ready, from: [.pending])
         // One that did not move was moved by someone else: its run is read again.
@@ -218,10 +257,21 @@ public struct Scheduler: Service {
         return true
     }
 
-    /// Claims ready tasks for the free slots, shared fairly between users (`FairShare`). The
+    /// Moves the handed successes and claims the picked tasks (in one statement on SQLite, see
+    /// `TaskTransitions.succeedAndClaim`), the claims in the order picked.
+    func moveAndClaim(
+        _ successes: [TaskTransitions.Success], picked: [UUID], guards: [UUID: [UUID]]
+    ) async throws -> (succeeded: Set<UUID>, claimed: [TaskTransitions.Claim]) {
+        guard !successes.isEmpty || !picked.isEmpty else { return ([], []) }
+        let written = try await transitions.succeedAndClaim(successes, claims: picked, guards: guards, owner: owner, leaseSeconds: runner.leaseSeconds)
+        let order = Dictionary(uniqueKeysWithValues: picked.enumerated().map { ($1, $0) })
+        return (written.succeeded, written.claimed.sorted { order[$0.taskID, default: 0] < order[$1.taskID, default: 0] })
+    }
+
+    /// Picks ready tasks for the free slots, shared fairly between users (`FairShare`). The
     /// candidates are each run's oldest ready tasks, as many as there are free slots: no user
     /// or pipeline gets more than that in one tick, so a huge backlog is not looked at whole.
-    func claimReadyTasks(active: [SchedulerQueries.ActiveRun], views: inout RunViews) async throws -> [TaskTransitions.Claim] {
+    func pickReadyTasks(active: [SchedulerQueries.ActiveRun], views: inout RunViews) async throws -> [UUID] {
         guard views.mayHaveReadyTasks(active) else { return [] }
         let occupants = views.occupants(of: active)
         let free = config.maxConcurrentTasks - occupants.count
@@ -241,9 +291,7 @@ public struct Scheduler: Service {
         let picked = FairShare.pick(
             ready: candidates, running: occupants, served: views.started(byUserOf: active), globalLimit: config.maxConcurrentTasks,
             perUserLimit: config.maxTasksPerUser)
-        let order = Dictionary(uniqueKeysWithValues: picked.enumerated().map { ($1, $0) })
-        return try await transitions.claim(picked.compactMap(UUID.init(uuidString:)), owner: owner, leaseSeconds: runner.leaseSeconds)
-            .sorted { order[$0.taskID.uuidString, default: 0] < order[$1.taskID.uuidString, default: 0] }
+        return picked.compactMap(UUID.init(uuidString:))
     }
 
     /// A running task whose lease expired belongs to a scheduler that died: stop what is left

@@ -21,8 +21,8 @@ struct TaskRunner: Sendable {
     let runs = RunFactsCache()
     /// Succeeded attempts whose rows the scheduler loop writes behind their tasks' moves.
     let succeeded = SucceededAttempts()
-    /// Moves of succeeded tasks: those finishing while one is written go in the next statement.
-    let successes: GroupCommit<TaskTransitions.Success, Bool>
+    /// Succeeded tasks, whose moves the scheduler loop writes with the claims they allow.
+    let successes: SuccessHandoff
     let logger: Logger
 
     var leaseSeconds: Double { config.heartbeatSeconds * 3 }

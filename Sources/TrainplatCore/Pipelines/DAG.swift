@@ -40,6 +40,11 @@ public struct DAG: Sendable {
         needs[position].lazy.map { tasks[$0] }
     }
 
+    /// The tasks that `task` needs; none for a task not in the graph.
+    public func upstream(of task: String) -> [String] {
+        positions[task].map { Array(upstream(at: $0)) } ?? []
+    }
+
     /// Positions of the tasks that need any of `tasks`, ascending, each once.
     public func positionsNeeding(_ tasks: some Sequence<String>) -> [Int] {
         var found: Set<Int> = []

@@ -100,7 +100,8 @@ struct RunControlTests {
             var views = RunViews()
             let pass = try await scheduler.advanceRuns(views: &views)
             // act
-            let claims = try await scheduler.claimReadyTasks(active: pass.active, views: &views)
+            let picked = try await scheduler.pickReadyTasks(active: pass.active, views: &views)
+            let claims = try await scheduler.moveAndClaim([], picked: picked, guards: [:]).claimed
             // check: the users take turns, each from its oldest task on
             let bigTasks = try await app.tasks(of: big)
             let smallTask = try #require(try await app.tasks(of: small)["only"]?.id)

@@ -79,6 +79,71 @@ struct TransitionTests {
         }
     }
 
+    /// Two tasks of one run, `up` running (its attempt just succeeded) and `down`, which
+    /// needs it, pending: what a chain's step hands to `succeedAndClaim`.
+    private func chainStep(upState: TaskState, app: TestApp) async throws -> (up: UUID, down: UUID) {
+        let (user, project) = try await app.owner()
+        let spec = "name: step\ntasks:\n  up: {command: [sleep, '60']}\n  down: {command: [sleep, '60'], needs: [up]}\n"
+        let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
+        let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
+        let tasks = try await app.tasks(of: run)
+        let up = try #require(tasks["up"]).requireID()
+        try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: upState).update()
+        return (up, try #require(tasks["down"]).requireID())
+    }
+
+    @Test func test_succeedAndClaim_movesTheSuccess_andClaimsTheTaskItReadies() async throws {
+        try await TestApp.with { app in
+            // setup
+            let (up, down) = try await chainStep(upState: .running, app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            let success = TaskTransitions.Success(taskID: up, outputs: ["rows": .int(3)], metrics: ["auc": .double(0.5)])
+            // act
+            let written = try await transitions.succeedAndClaim([success], claims: [down], guards: [down: [up]], owner: "scheduler-a", leaseSeconds: 30)
+            // check: the success with its outputs, the claim with its lease and first attempt
+            #expect(written.succeeded == [up])
+            #expect(written.claimed.map(\.taskID) == [down])
+            #expect(written.claimed.first?.attempt == 1)
+            let upRow = try #require(try await TaskRun.find(up, on: app.database))
+            #expect((upRow.status, upRow.outputs, upRow.metrics, upRow.progress) == (.succeeded, ["rows": .int(3)], ["auc": .double(0.5)], 1.0))
+            #expect(upRow.finishedAt != nil)
+            let downRow = try #require(try await TaskRun.find(down, on: app.database))
+            #expect((downRow.status, downRow.leaseOwner, downRow.attemptCount, downRow.outputs) == (.running, "scheduler-a", 1, nil))
+            #expect(downRow.finishedAt == nil)
+        }
+    }
+
+    @Test(arguments: [TaskState.cancelled, .retrying, .failed])
+    func test_succeedAndClaim_aSuccessThatLost_readiesNothing(upState: TaskState) async throws {
+        try await TestApp.with { app in
+            // setup: the upstream task left running before its success was written
+            let (up, down) = try await chainStep(upState: upState, app: app)
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            let success = TaskTransitions.Success(taskID: up, outputs: [:], metrics: [:])
+            // act
+            let written = try await transitions.succeedAndClaim([success], claims: [down], guards: [down: [up]], owner: "scheduler-a", leaseSeconds: 30)
+            // check: neither moved
+            #expect(written.succeeded.isEmpty)
+            #expect(written.claimed.isEmpty)
+            #expect(try await TaskRun.find(up, on: app.database)?.status == upState)
+            #expect(try await TaskRun.find(down, on: app.database)?.status == .pending)
+        }
+    }
+
+    @Test func test_claim_guardedBySucceededTask_isClaimed_unguardedOnesAlongside() async throws {
+        try await TestApp.with { app in
+            // setup: the upstream task's success already stored (PostgreSQL's order), and an
+            // unrelated ready task claimed in the same call
+            let (up, down) = try await chainStep(upState: .succeeded, app: app)
+            let other = try await taskInState(.ready, app: app).requireID()
+            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
+            // act
+            let claimed = try await transitions.claim([down, other], guards: [down: [up]], owner: "scheduler-a", leaseSeconds: 30)
+            // check
+            #expect(Set(claimed.map(\.taskID)) == [down, other])
+        }
+    }
+
     @Test func test_recovery_expiredLease_retriesTheTaskAndSaysWhy() async throws {
         try await TestApp.with { app in
             // setup: a task "running" under a scheduler that died a minute ago

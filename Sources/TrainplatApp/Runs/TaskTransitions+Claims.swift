@@ -1,0 +1,170 @@
+import FluentKit
+import Foundation
+import SQLKit
+import TrainplatCore
+
+/// Claims, and moves of succeeded tasks, alone or together in one statement.
+extension TaskTransitions {
+    /// A task whose attempt succeeded, with what it reported.
+    struct Success: Sendable {
+        let taskID: UUID
+        let outputs: JSONObject
+        let metrics: JSONObject
+    }
+
+    /// What a claim won: the attempt about to open, and the task's own facts the attempt needs.
+    struct Claim: Decodable, Sendable {
+        let taskID: UUID
+        let attempt: Int
+        let name: String
+        let maxAttempts: Int
+        let runID: UUID
+        enum CodingKeys: String, CodingKey {
+            case taskID = "id", attempt = "attempt_count", name, maxAttempts = "max_attempts", runID = "run_id"
+        }
+    }
+
+    private static let claimedColumns = "id, attempt_count, name, max_attempts, run_id"
+
+    /// Moves running tasks to succeeded with their outputs and metrics, one statement per
+    /// `batchSize`; answers, per task, whether this caller moved it. Outputs and state change
+    /// together: a downstream task is readied only after the state change, and by then the
+    /// outputs it renders its templates from are stored.
+    func succeed(_ successes: [Success]) async throws -> [Bool] {
+        var moved: Set<UUID> = []
+        for start in stride(from: 0, to: successes.count, by: Self.batchSize) {
+            let batch = Array(successes[start..<min(start + Self.batchSize, successes.count)])
+            moved.formUnion(try await move(batch.map(\.taskID), to: .succeeded, from: [.running], setting: Self.reported(by: batch)))
+        }
+        return successes.map { moved.contains($0.taskID) }
+    }
+
+    /// Claims tasks for this scheduler: ready -> running with a lease, counting the attempt
+    /// about to open in the same update. A pending task whose trigger rule the scheduler has
+    /// just found met is claimed straight from pending. Answers the tasks this caller won
+    /// (another scheduler may have won the rest), with the number of the attempt each opens.
+    ///
+    /// `guards` names, for a task readied on successes not yet known to be stored, the tasks
+    /// of those successes: it is claimed only while each of them is running (its move comes
+    /// in the same statement) or succeeded. A success whose move lost readies nothing.
+    func claim(_ taskIDs: [UUID], guards: [UUID: [UUID]] = [:], owner: String, leaseSeconds: Double) async throws -> [Claim] {
+        var claimed: [Claim] = []
+        for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
+            let batch = Array(taskIDs[start..<min(start + Self.batchSize, taskIDs.count)])
+            let rows = try await sql.raw("""
+                UPDATE \(unsafeRaw: TaskRun.schema) SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds).joined(separator: ", "))
+                WHERE \(Self.claimable(batch, guards: guards))
+                RETURNING \(unsafeRaw: Self.claimedColumns)
+                """).all()
+            claimed += try rows.map { try $0.decode(model: Claim.self) }
+        }
+        for _ in claimed { metrics.recordTransition(to: .running) }
+        return claimed
+    }
+
+    /// Moves `successes` and claims `taskIDs` (see `succeed` and `claim`). On SQLite in one
+    /// statement: a chain's step is then one statement instead of two, the task's move and,
+    /// after it, the next task's claim. SQLite runs a statement alone (one writer) and a
+    /// guard accepts a success's task either running or succeeded, its state before and
+    /// after this statement, so the order in which SQLite looks at the rows does not matter.
+    /// On PostgreSQL a guard would read the statement's snapshot: a task another scheduler
+    /// recovers (running -> retrying) between that snapshot and this statement's update of it
+    /// would still pass. There the moves are one statement and the claims, guarded by the
+    /// stored states, the next.
+    func succeedAndClaim(
+        _ successes: [Success], claims taskIDs: [UUID], guards: [UUID: [UUID]], owner: String, leaseSeconds: Double
+    ) async throws -> (succeeded: Set<UUID>, claimed: [Claim]) {
+        let together = sql.dialect.name == "sqlite" && !successes.isEmpty && !taskIDs.isEmpty
+            && successes.count + taskIDs.count <= Self.batchSize
+        guard together else {
+            let moved = try await succeed(successes)
+            let succeeded = Set(zip(successes, moved).filter(\.1).map(\.0.taskID))
+            return (succeeded, try await claim(taskIDs, guards: guards, owner: owner, leaseSeconds: leaseSeconds))
+        }
+        // Every SET expression reads the row as it was: a row that was running is a success
+        // being moved, any other a claim. States are written as literals, and the JSON as
+        // SQLite stores it (text): the statement is prepared anew each time, and its binds
+        // and length were most of its cost.
+        let running = Self.literal(.running)
+        func either(_ column: String, succeeded: SQLQueryString, claimed: SQLQueryString) -> SQLQueryString {
+            "\(unsafeRaw: column) = CASE status WHEN \(unsafeRaw: running) THEN \(succeeded) ELSE \(claimed) END"
+        }
+        func byTask(_ column: String, _ value: KeyPath<Success, JSONObject>) -> SQLQueryString {
+            let cases = successes.map { success -> SQLQueryString in
+                "WHEN \(bind: success.taskID) THEN \(bind: JSONValue.object(success[keyPath: value]).canonicalJSON())"
+            }
+            return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) ELSE \(unsafeRaw: column) END"
+        }
+        let now = Date()
+        let assignments: [SQLQueryString] = [
+            either("status", succeeded: "\(unsafeRaw: Self.literal(.succeeded))", claimed: "\(unsafeRaw: running)"),
+            either("finished_at", succeeded: "\(bind: now)", claimed: "finished_at"),
+            either("progress", succeeded: "1.0", claimed: "0.0"),
+            either("progress_message", succeeded: "progress_message", claimed: "NULL"),
+            either("lease_owner", succeeded: "lease_owner", claimed: "\(bind: owner)"),
+            either("lease_expires_at", succeeded: "lease_expires_at", claimed: "\(bind: now.addingTimeInterval(leaseSeconds))"),
+            either("started_at", succeeded: "started_at", claimed: "\(bind: now)"),
+            either("attempt_count", succeeded: "attempt_count", claimed: "attempt_count + 1"),
+            byTask("outputs", \.outputs), byTask("metrics", \.metrics),
+        ]
+        let rows = try await sql.raw("""
+            UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
+            WHERE (id IN (\(binds: successes.map(\.taskID))) AND status = \(unsafeRaw: running))
+            OR \(Self.claimable(taskIDs, guards: guards))
+            RETURNING status, \(unsafeRaw: Self.claimedColumns)
+            """).all()
+        var succeeded: Set<UUID> = []
+        var claimed: [Claim] = []
+        for row in rows {
+            if try row.decode(column: "status", as: String.self) == TaskState.succeeded.rawValue {
+                succeeded.insert(try row.decode(column: "id", as: UUID.self))
+                metrics.recordTransition(to: .succeeded)
+            } else {
+                claimed.append(try row.decode(model: Claim.self))
+                metrics.recordTransition(to: .running)
+            }
+        }
+        return (succeeded, claimed)
+    }
+
+    /// A state as an SQL string literal: the raw values are fixed lower-case words, never input.
+    private static func literal(_ state: TaskState) -> String {
+        "'\(state.rawValue)'"
+    }
+
+    /// The outputs and metrics of each success, by its task's id, bound as the columns'
+    /// type (JSON) for any database.
+    private static func reported(by successes: [Success]) -> [SQLQueryString] {
+        let byTask: (String, KeyPath<Success, JSONObject>) -> SQLQueryString = { column, value in
+            let cases = successes.map { success -> SQLQueryString in "WHEN \(bind: success.taskID) THEN \(bind: success[keyPath: value])" }
+            return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) END"
+        }
+        return [byTask("outputs", \.outputs), byTask("metrics", \.metrics), "progress = 1.0"]
+    }
+
+    private static func claiming(owner: String, leaseSeconds: Double) -> [SQLQueryString] {
+        let now = Date()
+        return [
+            "status = \(bind: TaskState.running.rawValue)", "lease_owner = \(bind: owner)",
+            "lease_expires_at = \(bind: now.addingTimeInterval(leaseSeconds))", "started_at = \(bind: now)",
+            "attempt_count = attempt_count + 1", "progress = 0.0", "progress_message = NULL",
+        ]
+    }
+
+    /// Which of `taskIDs` may be claimed: ready or pending, and for a guarded one, each task
+    /// its guard names running or succeeded. Tasks with the same guard share a condition.
+    private static func claimable(_ taskIDs: [UUID], guards: [UUID: [UUID]]) -> SQLQueryString {
+        let sources = [literal(.ready), literal(.pending)].joined(separator: ", ")
+        let allowed = [literal(.running), literal(.succeeded)].joined(separator: ", ")
+        let byGuard = Dictionary(grouping: taskIDs) { Set(guards[$0] ?? []) }
+        let conditions = byGuard.map { guarded, ids -> SQLQueryString in
+            let condition: SQLQueryString = "id IN (\(binds: ids)) AND status IN (\(unsafeRaw: sources))"
+            guard !guarded.isEmpty else { return "(\(condition))" }
+            return """
+                (\(condition) AND NOT EXISTS (SELECT 1 FROM \(unsafeRaw: TaskRun.schema) upstream
+                WHERE upstream.id IN (\(binds: Array(guarded))) AND upstream.status NOT IN (\(unsafeRaw: allowed))))
+                """
+        }
+        return "(\(conditions.joined(separator: " OR ")))"
+    }
+}
