@@ -111,6 +111,67 @@ struct RunControlTests {
         }
     }
 
+    @Test func test_aHandedSuccessWhoseMoveLost_readiesNothing_andItsRunIsReadAgain() async throws {
+        try await TestApp.with(configure: { $0.maxConcurrentTasks = 1 }) { app in
+            // setup: `up` runs under this scheduler (as its view knows) and another run's task
+            // holds the only slot, so what `up` readies is stored ready, not claimed
+            let run = try await start("name: step\ntasks:\n  up: {command: [\"true\"]}\n  down: {command: [\"true\"], needs: [up]}\n", app: app)
+            let other = try await start("name: other\ntasks:\n  busy: {command: [\"true\"]}\n", app: app)
+            let tasks = try await app.tasks(of: run)
+            let up = try #require(tasks["up"]).requireID()
+            let down = try #require(tasks["down"]).requireID()
+            let busy = try #require(try await app.tasks(of: other)["busy"]).requireID()
+            for id in [up, busy] { try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$status, to: .running).update() }
+            let scheduler = app.app.makeScheduler()
+            var views = RunViews()
+            try await scheduler.advanceRuns(views: &views)
+            // up's process exits 0, but its run is cancelled before the loop writes the move
+            let submitted = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: up, outputs: [:], metrics: [:])) }
+            await scheduler.wakeup.wait(upTo: .seconds(60))
+            try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: .cancelled).update()
+            let handed = scheduler.runner.successes.take()
+            // act: the loop's tick
+            let pass = try await scheduler.advanceRuns(views: &views, handed: handed)
+            let picked = try await scheduler.pickReadyTasks(active: pass.active, views: &views)
+            let written = try await scheduler.moveAndClaim(handed.map(\.success), picked: picked, guards: pass.guards)
+            let lost = handed.map(\.taskID).filter { !written.succeeded.contains($0) }
+            try await scheduler.storeReady(pass.readied, claimed: written.claimed, guards: pass.guards, lost: lost, views: &views)
+            for success in handed { success.answer(written.succeeded.contains(success.taskID)) }
+            // check: down was readied in the view on up's success, but neither claimed nor
+            // stored ready; the runner learns that its task did not move; the run's view is gone
+            #expect(pass.guards[down] == [up])
+            #expect(picked.isEmpty)
+            #expect(lost == [up])
+            #expect(try await submitted.value == false)
+            #expect(try await TaskRun.find(down, on: app.database)?.status == .pending)
+            #expect(views.run(of: down) == nil)
+        }
+    }
+
+    @Test func test_aRunWithAHandedSuccess_isNotFinishedBeforeTheMoveIsStored() async throws {
+        try await TestApp.with { app in
+            // setup: the run's only task runs under this scheduler; its success is handed,
+            // but the task is cancelled before the loop writes the move
+            let run = try await start("name: one\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
+            let only = try #require(try await app.tasks(of: run)["only"]).requireID()
+            try await TaskRun.query(on: app.database).filter(\.$id == only).set(\.$status, to: .running).update()
+            let scheduler = app.app.makeScheduler()
+            var views = RunViews()
+            try await scheduler.advanceRuns(views: &views)
+            let submitted = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: only, outputs: [:], metrics: [:])) }
+            await scheduler.wakeup.wait(upTo: .seconds(60))
+            try await TaskRun.query(on: app.database).filter(\.$id == only).set(\.$status, to: .cancelled).update()
+            let handed = scheduler.runner.successes.take()
+            // act: the tick that takes the success as succeeded
+            let pass = try await scheduler.advanceRuns(views: &views, handed: handed)
+            let written = try await scheduler.moveAndClaim(handed.map(\.success), picked: [], guards: pass.guards)
+            for success in handed { success.answer(written.succeeded.contains(success.taskID)) }
+            // check: its view said every task succeeded, yet the run was left to the next tick
+            #expect(try await submitted.value == false)
+            #expect(try await status(run, app) == .running)
+        }
+    }
+
     @Test func test_shutdown_stopsTheRunningProcess_andRequeuesItsTaskWithoutCountingTheAttempt() async throws {
         try await TestApp.with { app in
             // setup: a task whose process runs when the scheduler stops
