@@ -183,7 +183,6 @@ public struct Scheduler: Service {
                 try await transitions.moveRun(run.id, to: .running, from: [.queued])
                 active[index].status = RunState.running.rawValue
             }
-            let view = try await views.view(of: run.id) { try await queries.tasks(ofRun: run.id) }
             let planner: RunPlanner
             do {
                 planner = try await specs.planner(versionID: run.versionID, on: database)
@@ -197,7 +196,8 @@ public struct Scheduler: Service {
                 ended.insert(run.id)
                 continue
             }
-            let decisions = planner.decisions(states: view.states, after: view.finishedSincePlanning)
+            let view = try await views.plan(ofRun: run.id, with: planner) { try await queries.tasks(ofRun: run.id) }
+            let decisions = view.decisions
             let readyNow = decisions.filter { $0.next == .ready }.compactMap { view.ids[$0.task] }
             for id in readyNow { views.record(id, movedTo: .ready) }
             readied += readyNow
@@ -215,8 +215,7 @@ public struct Scheduler: Service {
             var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.skipped, .upstreamFailed].map { next in
                 (next, .pending, decisions.filter { $0.next == next }.compactMap { view.ids[$0.task] })
             }
-            let backoffOver = view.retrying.filter { ($0.value ?? .distantPast) <= Date() }.keys.sorted()
-            moves.append((.ready, .retrying, backoffOver.compactMap { view.ids[$0] }))
+            moves.append((.ready, .retrying, view.backoffOver.compactMap { view.ids[$0] }))
             var moved = !readyNow.isEmpty
             for move in moves where !move.ids.isEmpty {
                 let reason = move.next == .upstreamFailed ? "an upstream task failed" : nil

@@ -111,25 +111,35 @@ struct RunControlTests {
         }
     }
 
+    /// A scheduler whose views hold `running` (its tasks, running) and the success of
+    /// `succeeding` handed to its loop, that task cancelled since (its run was cancelled as
+    /// its process exited 0): the start of a tick whose move will lose. Also answers the
+    /// runner's wait for that move.
+    private func handedSuccessThatWillLose(
+        of succeeding: UUID, running: [UUID], app: TestApp
+    ) async throws -> (scheduler: Scheduler, views: RunViews, handed: [SuccessHandoff.Handed], move: Task<Bool, any Error>) {
+        for id in running { try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$status, to: .running).update() }
+        let scheduler = app.app.makeScheduler()
+        var views = RunViews()
+        try await scheduler.advanceRuns(views: &views)
+        let move = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: succeeding, outputs: [:], metrics: [:])) }
+        await scheduler.wakeup.wait(upTo: .seconds(60))
+        try await TaskRun.query(on: app.database).filter(\.$id == succeeding).set(\.$status, to: .cancelled).update()
+        return (scheduler, views, scheduler.runner.successes.take(), move)
+    }
+
     @Test func test_aHandedSuccessWhoseMoveLost_readiesNothing_andItsRunIsReadAgain() async throws {
         try await TestApp.with(configure: { $0.maxConcurrentTasks = 1 }) { app in
-            // setup: `up` runs under this scheduler (as its view knows) and another run's task
-            // holds the only slot, so what `up` readies is stored ready, not claimed
+            // setup: `up` runs under this scheduler and another run's task holds the only
+            // slot, so what `up` readies would be stored ready, not claimed
             let run = try await start("name: step\ntasks:\n  up: {command: [\"true\"]}\n  down: {command: [\"true\"], needs: [up]}\n", app: app)
             let other = try await start("name: other\ntasks:\n  busy: {command: [\"true\"]}\n", app: app)
             let tasks = try await app.tasks(of: run)
             let up = try #require(tasks["up"]).requireID()
             let down = try #require(tasks["down"]).requireID()
             let busy = try #require(try await app.tasks(of: other)["busy"]).requireID()
-            for id in [up, busy] { try await TaskRun.query(on: app.database).filter(\.$id == id).set(\.$status, to: .running).update() }
-            let scheduler = app.app.makeScheduler()
-            var views = RunViews()
-            try await scheduler.advanceRuns(views: &views)
-            // up's process exits 0, but its run is cancelled before the loop writes the move
-            let submitted = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: up, outputs: [:], metrics: [:])) }
-            await scheduler.wakeup.wait(upTo: .seconds(60))
-            try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: .cancelled).update()
-            let handed = scheduler.runner.successes.take()
+            let (scheduler, setupViews, handed, move) = try await handedSuccessThatWillLose(of: up, running: [up, busy], app: app)
+            var views = setupViews
             // act: the loop's tick
             let pass = try await scheduler.advanceRuns(views: &views, handed: handed)
             let picked = try await scheduler.pickReadyTasks(active: pass.active, views: &views)
@@ -142,7 +152,7 @@ struct RunControlTests {
             #expect(pass.guards[down] == [up])
             #expect(picked.isEmpty)
             #expect(lost == [up])
-            #expect(try await submitted.value == false)
+            #expect(try await move.value == false)
             #expect(try await TaskRun.find(down, on: app.database)?.status == .pending)
             #expect(views.run(of: down) == nil)
         }
@@ -150,24 +160,17 @@ struct RunControlTests {
 
     @Test func test_aRunWithAHandedSuccess_isNotFinishedBeforeTheMoveIsStored() async throws {
         try await TestApp.with { app in
-            // setup: the run's only task runs under this scheduler; its success is handed,
-            // but the task is cancelled before the loop writes the move
+            // setup: the run's only task, whose success is handed but will lose
             let run = try await start("name: one\ntasks:\n  only: {command: [\"true\"]}\n", app: app)
             let only = try #require(try await app.tasks(of: run)["only"]).requireID()
-            try await TaskRun.query(on: app.database).filter(\.$id == only).set(\.$status, to: .running).update()
-            let scheduler = app.app.makeScheduler()
-            var views = RunViews()
-            try await scheduler.advanceRuns(views: &views)
-            let submitted = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: only, outputs: [:], metrics: [:])) }
-            await scheduler.wakeup.wait(upTo: .seconds(60))
-            try await TaskRun.query(on: app.database).filter(\.$id == only).set(\.$status, to: .cancelled).update()
-            let handed = scheduler.runner.successes.take()
+            let (scheduler, setupViews, handed, move) = try await handedSuccessThatWillLose(of: only, running: [only], app: app)
+            var views = setupViews
             // act: the tick that takes the success as succeeded
             let pass = try await scheduler.advanceRuns(views: &views, handed: handed)
             let written = try await scheduler.moveAndClaim(handed.map(\.success), picked: [], guards: pass.guards)
             for success in handed { success.answer(written.succeeded.contains(success.taskID)) }
             // check: its view said every task succeeded, yet the run was left to the next tick
-            #expect(try await submitted.value == false)
+            #expect(try await move.value == false)
             #expect(try await status(run, app) == .running)
         }
     }
