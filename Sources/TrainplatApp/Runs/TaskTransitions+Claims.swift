@@ -26,16 +26,25 @@ extension TaskTransitions {
 
     private static let claimedColumns = "id, attempt_count, name, max_attempts, run_id"
 
-    /// Moves running tasks to succeeded with their outputs and metrics, one statement per
-    /// `batchSize`; answers, per task, whether this caller moved it. Outputs and state change
-    /// together: a downstream task is readied only after the state change, and by then the
-    /// outputs it renders its templates from are stored.
-    func succeed(_ successes: [Success]) async throws -> [Bool] {
+    /// Moves tasks running under `owner`'s lease to succeeded with their outputs and metrics,
+    /// one statement per `batchSize`; answers, per task, whether this caller moved it. Outputs
+    /// and state change together: a downstream task is readied only after the state change,
+    /// and by then the outputs it renders its templates from are stored. A task whose lease
+    /// another scheduler took over (it recovered the task and runs it again) is not moved by
+    /// this late success.
+    func succeed(_ successes: [Success], owner: String) async throws -> [Bool] {
         var moved: Set<UUID> = []
         for start in stride(from: 0, to: successes.count, by: Self.batchSize) {
             let batch = Array(successes[start..<min(start + Self.batchSize, successes.count)])
-            moved.formUnion(try await move(batch.map(\.taskID), to: .succeeded, from: [.running], setting: Self.reported(by: batch)))
+            let rows = try await sql.raw("""
+                UPDATE \(unsafeRaw: TaskRun.schema) SET status = \(unsafeRaw: Self.literal(.succeeded)), finished_at = \(bind: Date()),
+                \(Self.reported(by: batch).joined(separator: ", "))
+                WHERE id IN (\(binds: batch.map(\.taskID))) AND status = \(unsafeRaw: Self.literal(.running)) AND lease_owner = \(bind: owner)
+                RETURNING id
+                """).all()
+            moved.formUnion(try rows.map { try $0.decode(column: "id", as: UUID.self) })
         }
+        for _ in moved { metrics.recordTransition(to: .succeeded) }
         return successes.map { moved.contains($0.taskID) }
     }
 
@@ -43,17 +52,13 @@ extension TaskTransitions {
     /// about to open in the same update. A pending task whose trigger rule the scheduler has
     /// just found met is claimed straight from pending. Answers the tasks this caller won
     /// (another scheduler may have won the rest), with the number of the attempt each opens.
-    ///
-    /// `guards` names, for a task readied on successes not yet known to be stored, the tasks
-    /// of those successes: it is claimed only while each of them is running (its move comes
-    /// in the same statement) or succeeded. A success whose move lost readies nothing.
-    func claim(_ taskIDs: [UUID], guards: [UUID: [UUID]] = [:], owner: String, leaseSeconds: Double) async throws -> [Claim] {
+    func claim(_ taskIDs: [UUID], owner: String, leaseSeconds: Double) async throws -> [Claim] {
         var claimed: [Claim] = []
         for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
             let batch = Array(taskIDs[start..<min(start + Self.batchSize, taskIDs.count)])
             let rows = try await sql.raw("""
                 UPDATE \(unsafeRaw: TaskRun.schema) SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds).joined(separator: ", "))
-                WHERE \(Self.claimable(batch, guards: guards))
+                WHERE \(Self.claimable(batch, guards: [:], owner: owner))
                 RETURNING \(unsafeRaw: Self.claimedColumns)
                 """).all()
             claimed += try rows.map { try $0.decode(model: Claim.self) }
@@ -62,24 +67,28 @@ extension TaskTransitions {
         return claimed
     }
 
-    /// Moves `successes` and claims `taskIDs` (see `succeed` and `claim`). On SQLite in one
-    /// statement: a chain's step is then one statement instead of two, the task's move and,
-    /// after it, the next task's claim. SQLite runs a statement alone (one writer) and a
-    /// guard accepts a success's task either running or succeeded, its state before and
-    /// after this statement, so the order in which SQLite looks at the rows does not matter.
-    /// On PostgreSQL a guard would read the statement's snapshot: a task another scheduler
-    /// recovers (running -> retrying) between that snapshot and this statement's update of it
-    /// would still pass. There the moves are one statement and the claims, guarded by the
-    /// stored states, the next.
+    /// Moves `successes` and claims `taskIDs` (see `succeed` and `claim`). `guards` names, for
+    /// a task readied on successes of this call, the tasks of those successes: it is claimed
+    /// only if each of them moves. A success whose move lost readies nothing.
+    ///
+    /// On SQLite in one statement: a chain's step is then one statement instead of two, the
+    /// task's move and, after it, the next task's claim. SQLite runs a statement alone (one
+    /// writer), and a guard accepts a success's task either running under this scheduler's
+    /// lease or succeeded, its states before and after this statement, so the order in which
+    /// SQLite looks at the rows does not matter. On PostgreSQL a guard would read the
+    /// statement's snapshot: a task another scheduler recovers between that snapshot and this
+    /// statement's update of it would still pass. There the moves are one statement, and the
+    /// claims whose guarded tasks all moved the next.
     func succeedAndClaim(
         _ successes: [Success], claims taskIDs: [UUID], guards: [UUID: [UUID]], owner: String, leaseSeconds: Double
     ) async throws -> (succeeded: Set<UUID>, claimed: [Claim]) {
         let together = sql.dialect.name == "sqlite" && !successes.isEmpty && !taskIDs.isEmpty
             && successes.count + taskIDs.count <= Self.batchSize
         guard together else {
-            let moved = try await succeed(successes)
+            let moved = try await succeed(successes, owner: owner)
             let succeeded = Set(zip(successes, moved).filter(\.1).map(\.0.taskID))
-            return (succeeded, try await claim(taskIDs, guards: guards, owner: owner, leaseSeconds: leaseSeconds))
+            let allowed = taskIDs.filter { (guards[$0] ?? []).allSatisfy(succeeded.contains) }
+            return (succeeded, try await claim(allowed, owner: owner, leaseSeconds: leaseSeconds))
         }
         // Every SET expression reads the row as it was: a row that was running is a success
         // being moved, any other a claim. States are written as literals, and the JSON as
@@ -109,8 +118,8 @@ extension TaskTransitions {
         ]
         let rows = try await sql.raw("""
             UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
-            WHERE (id IN (\(binds: successes.map(\.taskID))) AND status = \(unsafeRaw: running))
-            OR \(Self.claimable(taskIDs, guards: guards))
+            WHERE (id IN (\(binds: successes.map(\.taskID))) AND status = \(unsafeRaw: running) AND lease_owner = \(bind: owner))
+            OR \(Self.claimable(taskIDs, guards: guards, owner: owner))
             RETURNING status, \(unsafeRaw: Self.claimedColumns)
             """).all()
         var succeeded: Set<UUID> = []
@@ -151,18 +160,21 @@ extension TaskTransitions {
         ]
     }
 
-    /// Which of `taskIDs` may be claimed: ready or pending, and for a guarded one, each task
-    /// its guard names running or succeeded. Tasks with the same guard share a condition.
-    private static func claimable(_ taskIDs: [UUID], guards: [UUID: [UUID]]) -> SQLQueryString {
+    /// Which of `taskIDs` may be claimed: ready or pending, and for a guarded one (SQLite's
+    /// single statement only), each task its guard names succeeded or running under
+    /// `owner`'s lease, as its success's move requires. Tasks with the same guard share a
+    /// condition.
+    private static func claimable(_ taskIDs: [UUID], guards: [UUID: [UUID]], owner: String) -> SQLQueryString {
         let sources = [literal(.ready), literal(.pending)].joined(separator: ", ")
-        let allowed = [literal(.running), literal(.succeeded)].joined(separator: ", ")
         let byGuard = Dictionary(grouping: taskIDs) { Set(guards[$0] ?? []) }
         let conditions = byGuard.map { guarded, ids -> SQLQueryString in
             let condition: SQLQueryString = "id IN (\(binds: ids)) AND status IN (\(unsafeRaw: sources))"
             guard !guarded.isEmpty else { return "(\(condition))" }
+            // `IS`: a lease owner that is NULL is not ours (SQLite's null-safe equality).
             return """
                 (\(condition) AND NOT EXISTS (SELECT 1 FROM \(unsafeRaw: TaskRun.schema) upstream
-                WHERE upstream.id IN (\(binds: Array(guarded))) AND upstream.status NOT IN (\(unsafeRaw: allowed))))
+                WHERE upstream.id IN (\(binds: Array(guarded))) AND upstream.status <> \(unsafeRaw: literal(.succeeded))
+                AND NOT (upstream.status = \(unsafeRaw: literal(.running)) AND upstream.lease_owner IS \(bind: owner))))
                 """
         }
         return "(\(conditions.joined(separator: " OR ")))"

@@ -34,10 +34,8 @@ struct TaskTransitions: Sendable {
     /// `batchSize` tasks; answers those this caller moved. A tick readies a fan-out's
     /// thousand tasks in two statements instead of a thousand.
     @discardableResult
-    func move(
-        _ taskIDs: [UUID], to next: TaskState, from: [TaskState]? = nil, reason: String? = nil, setting fields: [SQLQueryString] = []
-    ) async throws -> Set<UUID> {
-        let rows = try await guardedUpdate(taskIDs, to: next, from: from, reason: reason, returning: "id", setting: fields)
+    func move(_ taskIDs: [UUID], to next: TaskState, from: [TaskState]? = nil, reason: String? = nil) async throws -> Set<UUID> {
+        let rows = try await guardedUpdate(taskIDs, to: next, from: from, reason: reason, returning: "id")
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 

@@ -46,7 +46,7 @@ public struct Scheduler: Service {
         self.logger = logger
         self.runner = TaskRunner(
             database: database, config: config, transitions: transitions, executor: LocalExecutor(), owner: owner, boundPort: boundPort, auth: auth, sources: sources,
-            mounts: mounts, specs: specs, successes: SuccessHandoff(wakeup: wakeup) { try await transitions.succeed([$0]) == [true] }, logger: logger)
+            mounts: mounts, specs: specs, successes: SuccessHandoff(wakeup: wakeup) { try await transitions.succeed([$0], owner: owner) == [true] }, logger: logger)
     }
 
     public func run() async throws {
@@ -63,6 +63,9 @@ public struct Scheduler: Service {
         await recordUnrecordedSuccesses()
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                // Taken first, so that a tick failing in any step still answers them (in the
+                // catch: each runner then moves its own task).
+                var handed = runner.successes.take()
                 do {
                     // Leases last several heartbeats, so looking once a second is soon enough;
                     // a wake-up per finished attempt must not query for them each time.
@@ -80,13 +83,15 @@ public struct Scheduler: Service {
                     // read was a fifth of each step.
                     let reread = ContinuousClock.now >= nextActiveRead
                     if reread { nextActiveRead = ContinuousClock.now + activeReadInterval }
-                    let handed = runner.successes.take()
                     let claims: [TaskTransitions.Claim]
                     // The handed successes' tasks that moved, once written; until then each
                     // runner would move its own (the pass failed before the write).
                     var moved: Set<UUID>?
                     do {
-                        defer { for success in handed { success.answer(moved.map { $0.contains(success.taskID) }) } }
+                        defer {
+                            for success in handed { success.answer(moved.map { $0.contains(success.taskID) }) }
+                            handed = []
+                        }
                         let pass = try await advanceRuns(views: &views, outcomes: outcomes, known: reread ? nil : known, handed: handed)
                         known = pass.active
                         // A scheduler that is stopping starts nothing more: a task it claimed now
@@ -107,6 +112,7 @@ public struct Scheduler: Service {
                     // After the claims, so that the next tasks run while the rows are written.
                     if runner.succeeded.isDue { try await writeSucceededAttempts() }
                 } catch {
+                    for success in handed { success.answer(nil) }
                     logger.error("scheduler tick failed", metadata: ["error": "\(error)"])
                     views = RunViews()
                     nextActiveRead = ContinuousClock.now
@@ -201,19 +207,20 @@ public struct Scheduler: Service {
             let readyNow = decisions.filter { $0.next == .ready }.compactMap { view.ids[$0.task] }
             for id in readyNow { views.record(id, movedTo: .ready) }
             readied += readyNow
-            if runsWithUnstored.contains(run.id) {
-                for decision in decisions where decision.next == .ready {
-                    guard let id = view.ids[decision.task] else { continue }
-                    let relied = planner.dag.upstream(of: decision.task).compactMap { view.ids[$0] }.filter(unstored.contains)
-                    if !relied.isEmpty { guards[id] = relied }
-                }
-                // Planned again next pass, from stored states (see above).
-                continue
+            // The tasks of this run's unstored successes that each decision relied on.
+            let deferred = runsWithUnstored.contains(run.id)
+            func relied(_ task: String) -> [UUID] {
+                deferred ? planner.dag.upstream(of: task).compactMap { view.ids[$0] }.filter(unstored.contains) : []
             }
-            views.planned(run.id)
+            for decision in decisions where decision.next == .ready {
+                if let id = view.ids[decision.task], case let upstream = relied(decision.task), !upstream.isEmpty { guards[id] = upstream }
+            }
+            // Planned again next pass, from stored states (see above); until then a move that
+            // relied on an unstored success waits for it.
+            if !deferred { views.planned(run.id) }
             // One statement per kind of move (and per `TaskTransitions.batchSize` tasks).
             var moves: [(next: TaskState, from: TaskState, ids: [UUID])] = [TaskState.skipped, .upstreamFailed].map { next in
-                (next, .pending, decisions.filter { $0.next == next }.compactMap { view.ids[$0.task] })
+                (next, .pending, decisions.filter { $0.next == next && relied($0.task).isEmpty }.compactMap { view.ids[$0.task] })
             }
             moves.append((.ready, .retrying, view.backoffOver.compactMap { view.ids[$0] }))
             var moved = !readyNow.isEmpty
@@ -224,7 +231,7 @@ public struct Scheduler: Service {
                 moved = moved || !won.isEmpty
             }
             // States read this tick are final unless something moved; then the next tick looks.
-            if !moved, try await finishIfDone(runID: run.id, states: view.statesPresent) { ended.insert(run.id) }
+            if !moved, !deferred, try await finishIfDone(runID: run.id, states: view.statesPresent) { ended.insert(run.id) }
         }
         return (active.filter { !ended.contains($0.id) }, readied, guards)
     }

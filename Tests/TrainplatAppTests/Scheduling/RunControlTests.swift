@@ -175,6 +175,32 @@ struct RunControlTests {
         }
     }
 
+    @Test func test_aRunWithAHandedSuccess_stillMovesWhatDoesNotRelyOnIt() async throws {
+        try await TestApp.with { app in
+            // setup: `up` runs under this scheduler and its success is handed; `again` waits
+            // for a retry whose time has come. The loop's view of the run is read as it is.
+            let run = try await start("name: two\ntasks:\n  up: {command: [\"true\"]}\n  again: {command: [\"true\"], retries: {count: 2}}\n", app: app)
+            let tasks = try await app.tasks(of: run)
+            let up = try #require(tasks["up"]).requireID()
+            let again = try #require(tasks["again"]).requireID()
+            let scheduler = app.app.makeScheduler()
+            try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: .running).set(\.$leaseOwner, to: scheduler.owner).update()
+            try await TaskRun.query(on: app.database).filter(\.$id == again).set(\.$status, to: .retrying)
+                .set(\.$notBefore, to: Date().addingTimeInterval(-1)).update()
+            var views = RunViews()
+            _ = try await views.view(of: run.requireID()) { try await SchedulerQueries(database: app.database).tasks(ofRun: run.requireID()) }
+            let move = Task { try await scheduler.runner.successes.submit(TaskTransitions.Success(taskID: up, outputs: [:], metrics: [:])) }
+            await scheduler.wakeup.wait(upTo: .seconds(60))
+            let handed = scheduler.runner.successes.take()
+            // act: the tick that takes up's success as succeeded
+            _ = try await scheduler.advanceRuns(views: &views, handed: handed)
+            // check: the retry did not wait for the success's move
+            #expect(try await TaskRun.find(again, on: app.database)?.status == .ready)
+            handed.forEach { $0.answer(nil) }
+            #expect(try await move.value)
+        }
+    }
+
     @Test func test_shutdown_stopsTheRunningProcess_andRequeuesItsTaskWithoutCountingTheAttempt() async throws {
         try await TestApp.with { app in
             // setup: a task whose process runs when the scheduler stops

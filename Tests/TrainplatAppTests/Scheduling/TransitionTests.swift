@@ -57,12 +57,15 @@ struct TransitionTests {
             let first = try await taskInState(.running, app: app)
             let second = try await taskInState(.running, app: app)
             let cancelled = try await taskInState(.cancelled, app: app)
+            for task in [first, second, cancelled] {
+                try await TaskRun.query(on: app.database).filter(\.$id == task.requireID()).set(\.$leaseOwner, to: "scheduler-a").update()
+            }
             let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
             let successes = try [(first, 1.5), (second, 2.5), (cancelled, 3.5)].map { task, value in
                 TaskTransitions.Success(taskID: try task.requireID(), outputs: ["value": .double(value), "name": .string("out-\(value)")], metrics: ["loss": .double(value / 10)])
             }
             // act
-            let moved = try await transitions.succeed(successes)
+            let moved = try await transitions.succeed(successes, owner: "scheduler-a")
             // check: each answer in order; each moved row has its own outputs and metrics
             #expect(moved == [true, true, false])
             for (task, value) in try [(first, 1.5), (second, 2.5)] {
@@ -81,14 +84,14 @@ struct TransitionTests {
 
     /// Two tasks of one run, `up` running (its attempt just succeeded) and `down`, which
     /// needs it, pending: what a chain's step hands to `succeedAndClaim`.
-    private func chainStep(upState: TaskState, app: TestApp) async throws -> (up: UUID, down: UUID) {
+    private func chainStep(upState: TaskState, upOwner: String = "scheduler-a", app: TestApp) async throws -> (up: UUID, down: UUID) {
         let (user, project) = try await app.owner()
         let spec = "name: step\ntasks:\n  up: {command: [sleep, '60']}\n  down: {command: [sleep, '60'], needs: [up]}\n"
         let version = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user).version
         let run = try await RunService(database: app.database).start(versionID: try version.requireID(), params: [:], userID: user)
         let tasks = try await app.tasks(of: run)
         let up = try #require(tasks["up"]).requireID()
-        try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: upState).update()
+        try await TaskRun.query(on: app.database).filter(\.$id == up).set(\.$status, to: upState).set(\.$leaseOwner, to: upOwner).update()
         return (up, try #require(tasks["down"]).requireID())
     }
 
@@ -113,11 +116,13 @@ struct TransitionTests {
         }
     }
 
-    @Test(arguments: [TaskState.cancelled, .retrying, .failed])
-    func test_succeedAndClaim_aSuccessThatLost_readiesNothing(upState: TaskState) async throws {
+    /// The upstream task's state and lease owner when its success is written: it left
+    /// `running`, or another scheduler recovered it and runs it again.
+    @Test(arguments: [(TaskState.cancelled, "scheduler-a"), (.retrying, "scheduler-a"), (.failed, "scheduler-a"), (.running, "scheduler-b")])
+    func test_succeedAndClaim_aSuccessThatLost_readiesNothing(upState: TaskState, upOwner: String) async throws {
         try await TestApp.with { app in
-            // setup: the upstream task left running before its success was written
-            let (up, down) = try await chainStep(upState: upState, app: app)
+            // setup
+            let (up, down) = try await chainStep(upState: upState, upOwner: upOwner, app: app)
             let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
             let success = TaskTransitions.Success(taskID: up, outputs: [:], metrics: [:])
             // act
@@ -127,20 +132,6 @@ struct TransitionTests {
             #expect(written.claimed.isEmpty)
             #expect(try await TaskRun.find(up, on: app.database)?.status == upState)
             #expect(try await TaskRun.find(down, on: app.database)?.status == .pending)
-        }
-    }
-
-    @Test func test_claim_guardedBySucceededTask_isClaimed_unguardedOnesAlongside() async throws {
-        try await TestApp.with { app in
-            // setup: the upstream task's success already stored (PostgreSQL's order), and an
-            // unrelated ready task claimed in the same call
-            let (up, down) = try await chainStep(upState: .succeeded, app: app)
-            let other = try await taskInState(.ready, app: app).requireID()
-            let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
-            // act
-            let claimed = try await transitions.claim([down, other], guards: [down: [up]], owner: "scheduler-a", leaseSeconds: 30)
-            // check
-            #expect(Set(claimed.map(\.taskID)) == [down, other])
         }
     }
 
