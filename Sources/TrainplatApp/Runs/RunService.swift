@@ -78,11 +78,11 @@ extension RunService {
     /// outputs; the others go back to pending with a fresh retry budget.
     func retry(runID: UUID, transitions: TaskTransitions) async throws -> Bool {
         guard let run = try await PipelineRun.find(runID, on: database), [.failed, .cancelled].contains(run.status) else { return false }
-        let spec = try await SpecCache().spec(versionID: run.$version.id, on: database)
+        let specs = SpecCache()
         let again = try await TaskRun.query(on: database).filter(\.$run.$id == runID)
             .filter(\.$status ~~ TaskState.pending.allowedSources).all()
         for task in again {
-            let budget = (spec.task(named: task.name)?.retries.count ?? 0) + 1
+            let budget = (try await specs.task(named: task.name, versionID: run.$version.id, on: database)?.retries.count ?? 0) + 1
             try await transitions.move(
                 try task.requireID(), to: .pending, set: [.maxAttempts: task.attemptCount + budget, .reason: Optional<String>.none])
         }

@@ -48,8 +48,7 @@ struct TaskRunner: Sendable {
         }
         let subject = AttemptStore.Subject(task: claim, run: run)
         let taskID = subject.task.taskID
-        let spec = try await specs.spec(versionID: subject.run.versionID, on: database)
-        guard let taskSpec = spec.task(named: subject.task.name) else {
+        guard let taskSpec = try await specs.task(named: subject.task.name, versionID: subject.run.versionID, on: database) else {
             throw TaskContract.ContractError(description: "task '\(subject.task.name)' is not in pipeline version \(subject.run.versionID)")
         }
         let attempt = AttemptStore.Attempt(
