@@ -36,9 +36,9 @@ extension TaskTransitions {
         var moved: Set<UUID> = []
         for start in stride(from: 0, to: successes.count, by: Self.batchSize) {
             let batch = Array(successes[start..<min(start + Self.batchSize, successes.count)])
+            let assignments = Self.succeeding(at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value)" } + Self.reported(by: batch, asText: false)
             let rows = try await sql.raw("""
-                UPDATE \(unsafeRaw: TaskRun.schema) SET status = \(unsafeRaw: Self.literal(.succeeded)), finished_at = \(bind: Date()),
-                \(Self.reported(by: batch).joined(separator: ", "))
+                UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
                 WHERE id IN (\(binds: batch.map(\.taskID))) AND status = \(unsafeRaw: Self.literal(.running)) AND lease_owner = \(bind: owner)
                 RETURNING id
                 """).all()
@@ -57,7 +57,8 @@ extension TaskTransitions {
         for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
             let batch = Array(taskIDs[start..<min(start + Self.batchSize, taskIDs.count)])
             let rows = try await sql.raw("""
-                UPDATE \(unsafeRaw: TaskRun.schema) SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds).joined(separator: ", "))
+                UPDATE \(unsafeRaw: TaskRun.schema)
+                SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value)" }.joined(separator: ", "))
                 WHERE \(Self.claimable(batch, guards: [:], owner: owner))
                 RETURNING \(unsafeRaw: Self.claimedColumns)
                 """).all()
@@ -91,31 +92,20 @@ extension TaskTransitions {
             return (succeeded, try await claim(allowed, owner: owner, leaseSeconds: leaseSeconds))
         }
         // Every SET expression reads the row as it was: a row that was running is a success
-        // being moved, any other a claim. States are written as literals, and the JSON as
-        // SQLite stores it (text): the statement is prepared anew each time, and its binds
-        // and length were most of its cost.
-        let running = Self.literal(.running)
-        func either(_ column: String, succeeded: SQLQueryString, claimed: SQLQueryString) -> SQLQueryString {
-            "\(unsafeRaw: column) = CASE status WHEN \(unsafeRaw: running) THEN \(succeeded) ELSE \(claimed) END"
-        }
-        func byTask(_ column: String, _ value: KeyPath<Success, JSONObject>) -> SQLQueryString {
-            let cases = successes.map { success -> SQLQueryString in
-                "WHEN \(bind: success.taskID) THEN \(bind: JSONValue.object(success[keyPath: value]).canonicalJSON())"
-            }
-            return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) ELSE \(unsafeRaw: column) END"
-        }
+        // being moved, any other a claim; a column that one of them does not set keeps its
+        // value. States are written as literals, and the JSON as SQLite stores it (text): the
+        // statement is prepared anew each time, and its binds and length were most of its cost.
         let now = Date()
-        let assignments: [SQLQueryString] = [
-            either("status", succeeded: "\(unsafeRaw: Self.literal(.succeeded))", claimed: "\(unsafeRaw: running)"),
-            either("finished_at", succeeded: "\(bind: now)", claimed: "finished_at"),
-            either("progress", succeeded: "1.0", claimed: "0.0"),
-            either("progress_message", succeeded: "progress_message", claimed: "NULL"),
-            either("lease_owner", succeeded: "lease_owner", claimed: "\(bind: owner)"),
-            either("lease_expires_at", succeeded: "lease_expires_at", claimed: "\(bind: now.addingTimeInterval(leaseSeconds))"),
-            either("started_at", succeeded: "started_at", claimed: "\(bind: now)"),
-            either("attempt_count", succeeded: "attempt_count", claimed: "attempt_count + 1"),
-            byTask("outputs", \.outputs), byTask("metrics", \.metrics),
-        ]
+        let bySuccess = Dictionary(uniqueKeysWithValues: Self.succeeding(at: now).map { ($0.column, $0.value) })
+        let byClaim = Dictionary(uniqueKeysWithValues: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now).map { ($0.column, $0.value) })
+        let assignments = Set(bySuccess.keys).union(byClaim.keys).sorted().map { column -> SQLQueryString in
+            let unchanged: SQLQueryString = "\(unsafeRaw: column)"
+            return """
+                \(unsafeRaw: column) = CASE status WHEN \(unsafeRaw: Self.literal(.running)) THEN \(bySuccess[column] ?? unchanged) \
+                ELSE \(byClaim[column] ?? unchanged) END
+                """
+        } + Self.reported(by: successes, asText: true)
+        let running = Self.literal(.running)
         let rows = try await sql.raw("""
             UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
             WHERE (id IN (\(binds: successes.map(\.taskID))) AND status = \(unsafeRaw: running) AND lease_owner = \(bind: owner))
@@ -141,23 +131,34 @@ extension TaskTransitions {
         "'\(state.rawValue)'"
     }
 
-    /// The outputs and metrics of each success, by its task's id, bound as the columns'
-    /// type (JSON) for any database.
-    private static func reported(by successes: [Success]) -> [SQLQueryString] {
-        let byTask: (String, KeyPath<Success, JSONObject>) -> SQLQueryString = { column, value in
-            let cases = successes.map { success -> SQLQueryString in "WHEN \(bind: success.taskID) THEN \(bind: success[keyPath: value])" }
-            return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) END"
-        }
-        return [byTask("outputs", \.outputs), byTask("metrics", \.metrics), "progress = 1.0"]
+    /// What a success sets besides its outputs and metrics, column by column.
+    private static func succeeding(at now: Date) -> [(column: String, value: SQLQueryString)] {
+        [("status", "\(unsafeRaw: literal(.succeeded))"), ("finished_at", "\(bind: now)"), ("progress", "1.0")]
     }
 
-    private static func claiming(owner: String, leaseSeconds: Double) -> [SQLQueryString] {
-        let now = Date()
-        return [
-            "status = \(bind: TaskState.running.rawValue)", "lease_owner = \(bind: owner)",
-            "lease_expires_at = \(bind: now.addingTimeInterval(leaseSeconds))", "started_at = \(bind: now)",
-            "attempt_count = attempt_count + 1", "progress = 0.0", "progress_message = NULL",
+    /// What a claim sets, column by column: the lease, the attempt it opens, fresh progress.
+    private static func claiming(owner: String, leaseSeconds: Double, at now: Date) -> [(column: String, value: SQLQueryString)] {
+        [
+            ("status", "\(unsafeRaw: literal(.running))"), ("lease_owner", "\(bind: owner)"),
+            ("lease_expires_at", "\(bind: now.addingTimeInterval(leaseSeconds))"), ("started_at", "\(bind: now)"),
+            ("attempt_count", "attempt_count + 1"), ("progress", "0.0"), ("progress_message", "NULL"),
         ]
+    }
+
+    /// The outputs and metrics of each success, by its task's id; other rows of the statement
+    /// keep theirs. Bound as the columns' type (JSON), which any database takes, or `asText`,
+    /// as SQLite stores JSON, which is cheaper to bind.
+    private static func reported(by successes: [Success], asText: Bool) -> [SQLQueryString] {
+        func byTask(_ column: String, _ value: KeyPath<Success, JSONObject>) -> SQLQueryString {
+            let cases = successes.map { success -> SQLQueryString in
+                let reported = success[keyPath: value]
+                return asText
+                    ? "WHEN \(bind: success.taskID) THEN \(bind: JSONValue.object(reported).canonicalJSON())"
+                    : "WHEN \(bind: success.taskID) THEN \(bind: reported)"
+            }
+            return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) ELSE \(unsafeRaw: column) END"
+        }
+        return [byTask("outputs", \.outputs), byTask("metrics", \.metrics)]
     }
 
     /// Which of `taskIDs` may be claimed: ready or pending, and for a guarded one (SQLite's
