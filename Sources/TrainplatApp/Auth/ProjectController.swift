@@ -28,7 +28,7 @@ struct ProjectController {
         try await requireFreeName(body.name)
         let ownerID = if let owner = body.owner { try await userID(named: owner, field: "owner") } else { admin.userID }
         let project = Project(name: body.name)
-        try await database.transaction { database in
+        try await database.writeTransaction { database in
             try await project.create(on: database)
             try await Membership(userID: ownerID, projectID: try project.requireID(), role: .owner).create(on: database)
         }
@@ -73,7 +73,7 @@ struct ProjectController {
                 status: .conflict, title: "Conflict",
                 detail: "project '\(project.name)' still holds \(holdings.summary); delete those first")
         }
-        try await database.transaction { database in
+        try await database.writeTransaction { database in
             try await ProjectHoldings.deleteSettings(of: projectID, on: database)
             try await project.delete(on: database)
         }

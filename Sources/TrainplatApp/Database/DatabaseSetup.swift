@@ -51,8 +51,7 @@ public struct MetadataDatabase: Sendable {
     }
 
     /// For a SQLite file: write-ahead logging (readers do not block the writer), commits that
-    /// do not wait for the disk, and a busy timeout for the rare other process (a CLI)
-    /// holding the lock.
+    /// do not wait for the disk, and a busy timeout for another connection holding the lock.
     ///
     /// `synchronous = NORMAL` is SQLite's advice for WAL: a commit survives the server being
     /// killed (it is in the OS's cache), and a power loss can undo only the last commits,
@@ -61,9 +60,15 @@ public struct MetadataDatabase: Sendable {
     /// commits. Production runs PostgreSQL.
     func tuneSQLite() async throws {
         guard isSQLiteFile else { return }
-        let sql = database.sql
+        // The pool keeps its one connection open (see `sqliteLoop`).
+        try await Self.tuneSQLiteConnection(database.sql)
+    }
+
+    /// The settings above, for one connection to a SQLite file (WAL is the file's own, the rest
+    /// are per connection). The busy timeout waits out the other connections' writes: the
+    /// scheduler loop's own (`LoopConnection`), another process's (a CLI).
+    static func tuneSQLiteConnection(_ sql: any SQLDatabase) async throws {
         try await sql.raw("PRAGMA journal_mode = WAL").run()
-        // Per connection; the pool keeps its one connection open (see `sqliteLoop`).
         try await sql.raw("PRAGMA synchronous = NORMAL").run()
         try await sql.raw("PRAGMA busy_timeout = 5000").run()
     }

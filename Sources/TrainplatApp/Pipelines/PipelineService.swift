@@ -18,7 +18,7 @@ struct PipelineService: Sendable {
     func register(specText text: String, projectID: UUID, userID: UUID) async throws -> Registered {
         let valid = try SpecParser.validate(text, knownPrograms: TaskPrograms.builtIn)
         let (spec, canonical, hash) = (valid.spec, valid.canonicalJSON, valid.contentHash)
-        return try await database.transaction { database in
+        return try await database.writeTransaction { database in
             let pipeline = try await findOrCreatePipeline(spec: spec, projectID: projectID, userID: userID, on: database)
             let pipelineID = try pipeline.requireID()
             if let existing = try await PipelineVersion.query(on: database)

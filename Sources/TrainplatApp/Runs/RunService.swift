@@ -20,7 +20,7 @@ struct RunService: Sendable {
         let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
         let resolved = try ParamValues.resolve(params, against: spec.params)
         try await quotas?.checkBeforeRun(spec, projectID: pipeline.$project.id, userID: userID)
-        return try await database.transaction { database in
+        return try await database.writeTransaction { database in
             let run = PipelineRun(
                 projectID: pipeline.$project.id, pipelineID: try pipeline.requireID(), versionID: versionID, userID: userID,
                 params: resolved, logicalTime: logicalTime)

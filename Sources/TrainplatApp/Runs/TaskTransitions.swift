@@ -6,10 +6,24 @@ import TrainplatCore
 /// Every change of a task's state is one guarded `UPDATE … WHERE status IN (allowed sources)
 /// RETURNING id`: of two schedulers racing for the same task, exactly one sees its row back.
 struct TaskTransitions: Sendable {
-    let database: any Database
     let metrics: SchedulerMetrics
+    /// Where the updates go: the metadata database's pool, or the scheduler loop's own
+    /// connection (`LoopConnection`, see `writing(through:)`).
+    let sql: any SQLDatabase
 
-    var sql: any SQLDatabase { database.sql }
+    init(database: any Database, metrics: SchedulerMetrics) {
+        self.init(sql: database.sql, metrics: metrics)
+    }
+
+    private init(sql: any SQLDatabase, metrics: SchedulerMetrics) {
+        self.sql = sql
+        self.metrics = metrics
+    }
+
+    /// The same transitions, written through another connection to the same database.
+    func writing(through sql: any SQLDatabase) -> TaskTransitions {
+        TaskTransitions(sql: sql, metrics: metrics)
+    }
 
     /// The columns a transition may set besides the state, its reason and `finished_at`.
     /// An enum rather than strings: they go into the statement as written (see `guardedUpdate`).

@@ -11,7 +11,8 @@ import TrainplatCore
 public struct Scheduler: Service {
     let database: any Database
     let config: AppConfig
-    let transitions: TaskTransitions
+    /// The loop's writes; through its own connection while it runs on a SQLite file (`run()`).
+    var transitions: TaskTransitions
     let runner: TaskRunner
     let owner: String
     let logger: Logger
@@ -50,6 +51,15 @@ public struct Scheduler: Service {
     }
 
     public func run() async throws {
+        // The runners keep the pool: the loop's connection serves one caller at a time.
+        let connection = try await LoopConnection.open(config.database, logger: logger)
+        var loop = self
+        if let connection { loop.transitions = transitions.writing(through: connection.sql) }
+        await loop.runLoop()
+        await connection?.close()
+    }
+
+    private func runLoop() async {
         logger.info("scheduler started", metadata: ["owner": "\(owner)", "max_concurrent_tasks": "\(config.maxConcurrentTasks)"])
         let quotas = StorageQuotas(database: database, config: config)
         let cron = CronTrigger(database: database, specs: specs, quotas: quotas, logger: logger)

@@ -68,7 +68,7 @@ struct TransitionTests {
             let moved = try await transitions.succeed(successes, owner: "scheduler-a")
             // check: each answer in order; each moved row has its own outputs and metrics
             #expect(moved == [true, true, false])
-            for (task, value) in try [(first, 1.5), (second, 2.5)] {
+            for (task, value) in [(first, 1.5), (second, 2.5)] {
                 let row = try #require(try await TaskRun.find(task.requireID(), on: app.database))
                 #expect(row.status == .succeeded)
                 #expect(row.outputs == ["value": .double(value), "name": .string("out-\(value)")])
