@@ -23,7 +23,7 @@ import SQLKit
 /// process (the tests), both waited until the busy timeout.
 struct LoopConnection: Sendable {
     let sql: any SQLDatabase
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private let thread: NIOThreadPool
 
     /// A tuned connection to the metadata database when it is a SQLite file; nil otherwise.

@@ -1,4 +1,5 @@
 import FluentKit
+import FluentSQLiteDriver
 import Foundation
 import SQLKit
 import TrainplatCore
@@ -36,15 +37,20 @@ extension TaskTransitions {
         var moved: Set<UUID> = []
         for start in stride(from: 0, to: successes.count, by: Self.batchSize) {
             let batch = Array(successes[start..<min(start + Self.batchSize, successes.count)])
-            let assignments = Self.succeeding(at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value)" } + Self.reported(by: batch, asText: false)
+            if let sqlite {
+                moved.formUnion(try await write(on: sqlite, successes: batch, claims: [], guards: [:], owner: owner, leaseSeconds: 0).succeeded)
+                continue
+            }
+            let assignments = Self.succeeding(at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" } + Self.reported(by: batch)
             let rows = try await sql.raw("""
                 UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
                 WHERE id IN (\(binds: batch.map(\.taskID))) AND status = \(unsafeRaw: Self.literal(.running)) AND lease_owner = \(bind: owner)
                 RETURNING id
                 """).all()
-            moved.formUnion(try rows.map { try $0.decode(column: "id", as: UUID.self) })
+            let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
+            moved.formUnion(ids)
+            for _ in ids { metrics.recordTransition(to: .succeeded) }
         }
-        for _ in moved { metrics.recordTransition(to: .succeeded) }
         return successes.map { moved.contains($0.taskID) }
     }
 
@@ -56,15 +62,20 @@ extension TaskTransitions {
         var claimed: [Claim] = []
         for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
             let batch = Array(taskIDs[start..<min(start + Self.batchSize, taskIDs.count)])
+            if let sqlite {
+                claimed += try await write(on: sqlite, successes: [], claims: batch, guards: [:], owner: owner, leaseSeconds: leaseSeconds).claimed
+                continue
+            }
             let rows = try await sql.raw("""
                 UPDATE \(unsafeRaw: TaskRun.schema)
-                SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value)" }.joined(separator: ", "))
-                WHERE \(Self.claimable(batch, guards: [:], owner: owner))
+                SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" }.joined(separator: ", "))
+                WHERE id IN (\(binds: batch)) AND status IN (\(unsafeRaw: Self.claimableStates))
                 RETURNING \(unsafeRaw: Self.claimedColumns)
                 """).all()
-            claimed += try rows.map { try $0.decode(model: Claim.self) }
+            let won = try rows.map { try $0.decode(model: Claim.self) }
+            for _ in won { metrics.recordTransition(to: .running) }
+            claimed += won
         }
-        for _ in claimed { metrics.recordTransition(to: .running) }
         return claimed
     }
 
@@ -83,47 +94,112 @@ extension TaskTransitions {
     func succeedAndClaim(
         _ successes: [Success], claims taskIDs: [UUID], guards: [UUID: [UUID]], owner: String, leaseSeconds: Double
     ) async throws -> (succeeded: Set<UUID>, claimed: [Claim]) {
-        let together = sql.dialect.name == "sqlite" && !successes.isEmpty && !taskIDs.isEmpty
-            && successes.count + taskIDs.count <= Self.batchSize
-        guard together else {
-            let moved = try await succeed(successes, owner: owner)
-            let succeeded = Set(zip(successes, moved).filter(\.1).map(\.0.taskID))
-            let allowed = taskIDs.filter { (guards[$0] ?? []).allSatisfy(succeeded.contains) }
-            return (succeeded, try await claim(allowed, owner: owner, leaseSeconds: leaseSeconds))
+        if let sqlite, successes.count + taskIDs.count <= Self.batchSize {
+            return try await write(on: sqlite, successes: successes, claims: taskIDs, guards: guards, owner: owner, leaseSeconds: leaseSeconds)
         }
-        // Every SET expression reads the row as it was: a row that was running is a success
-        // being moved, any other a claim; a column that one of them does not set keeps its
-        // value. States are written as literals, and the JSON as SQLite stores it (text): the
-        // statement is prepared anew each time, and its binds and length were most of its cost.
+        let moved = try await succeed(successes, owner: owner)
+        let succeeded = Set(zip(successes, moved).filter(\.1).map(\.0.taskID))
+        let allowed = taskIDs.filter { (guards[$0] ?? []).allSatisfy(succeeded.contains) }
+        return (succeeded, try await claim(allowed, owner: owner, leaseSeconds: leaseSeconds))
+    }
+
+    /// SQLite's one statement for successes, claims or both. Every SET expression reads the row
+    /// as it was: a row that was running is a success being moved, any other a claim; a column
+    /// that one of them does not set keeps its value.
+    ///
+    /// Written as text with positional binds and sent to SQLiteNIO as it is, its rows read by
+    /// column: a chain's step is one such statement, and SQLKit's interpolation, serialization,
+    /// Codable binds and rows cost about 140 us of it (a step's trace), more than SQLite's own
+    /// work. States are literals, values bound the way SQLKit binds them on SQLite (UUIDs as
+    /// their text, dates as seconds since 1970, JSON as text), so every other reader reads
+    /// these rows as its own.
+    private func write(
+        on sqlite: any SQLiteDatabase, successes: [Success], claims taskIDs: [UUID], guards: [UUID: [UUID]], owner: String,
+        leaseSeconds: Double
+    ) async throws -> (succeeded: Set<UUID>, claimed: [Claim]) {
+        guard !successes.isEmpty || !taskIDs.isEmpty else { return ([], []) }
         let now = Date()
         let bySuccess = Dictionary(uniqueKeysWithValues: Self.succeeding(at: now).map { ($0.column, $0.value) })
         let byClaim = Dictionary(uniqueKeysWithValues: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now).map { ($0.column, $0.value) })
-        let assignments = Set(bySuccess.keys).union(byClaim.keys).sorted().map { column -> SQLQueryString in
-            let unchanged: SQLQueryString = "\(unsafeRaw: column)"
-            return """
-                \(unsafeRaw: column) = CASE status WHEN \(unsafeRaw: Self.literal(.running)) THEN \(bySuccess[column] ?? unchanged) \
-                ELSE \(byClaim[column] ?? unchanged) END
-                """
-        } + Self.reported(by: successes, asText: true)
-        let running = Self.literal(.running)
-        let rows = try await sql.raw("""
-            UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
-            WHERE (id IN (\(binds: successes.map(\.taskID))) AND status = \(unsafeRaw: running) AND lease_owner = \(bind: owner))
-            OR \(Self.claimable(taskIDs, guards: guards, owner: owner))
-            RETURNING status, \(unsafeRaw: Self.claimedColumns)
-            """).all()
+        var statement = SQLiteText("UPDATE \(TaskRun.schema) SET ")
+        for (index, column) in Set(bySuccess.keys).union(byClaim.keys).sorted().enumerated() {
+            statement.append(index == 0 ? "\(column) = CASE status WHEN \(Self.literal(.running)) THEN " : ", \(column) = CASE status WHEN \(Self.literal(.running)) THEN ")
+            statement.append(bySuccess[column] ?? .sql(column))
+            statement.append(" ELSE ")
+            statement.append(byClaim[column] ?? .sql(column))
+            statement.append(" END")
+        }
+        for (column, value) in [("outputs", \Success.outputs), ("metrics", \Success.metrics)] where !successes.isEmpty {
+            statement.append(", \(column) = CASE id")
+            for success in successes {
+                statement.append(" WHEN ")
+                statement.bind(success.taskID)
+                statement.append(" THEN ")
+                statement.bind(.text(JSONValue.object(success[keyPath: value]).canonicalJSON()))
+            }
+            statement.append(" ELSE \(column) END")
+        }
+        // One condition for the successes, one per guard for the claims (tasks with the same
+        // guard share it). `IS`: a lease owner that is NULL is not ours (SQLite's null-safe
+        // equality).
+        statement.append(" WHERE ")
+        if !successes.isEmpty {
+            statement.append("(id IN (")
+            statement.bind(successes.map(\.taskID))
+            statement.append(") AND status = \(Self.literal(.running)) AND lease_owner = ")
+            statement.bind(.text(owner))
+            statement.append(")")
+        }
+        for (index, (guarded, ids)) in Dictionary(grouping: taskIDs, by: { Set(guards[$0] ?? []) }).enumerated() {
+            statement.append(index == 0 && successes.isEmpty ? "(id IN (" : " OR (id IN (")
+            statement.bind(ids)
+            statement.append(") AND status IN (\(Self.claimableStates))")
+            if !guarded.isEmpty {
+                statement.append(" AND NOT EXISTS (SELECT 1 FROM \(TaskRun.schema) upstream WHERE upstream.id IN (")
+                statement.bind(Array(guarded))
+                statement.append(
+                    ") AND upstream.status <> \(Self.literal(.succeeded)) AND NOT (upstream.status = \(Self.literal(.running)) AND upstream.lease_owner IS ")
+                statement.bind(.text(owner))
+                statement.append("))")
+            }
+            statement.append(")")
+        }
+        statement.append(" RETURNING status, \(Self.claimedColumns)")
         var succeeded: Set<UUID> = []
         var claimed: [Claim] = []
-        for row in rows {
-            if try row.decode(column: "status", as: String.self) == TaskState.succeeded.rawValue {
-                succeeded.insert(try row.decode(column: "id", as: UUID.self))
+        for row in try await sqlite.query(statement.text, statement.binds) {
+            if row.column("status")?.string == TaskState.succeeded.rawValue {
+                succeeded.insert(try Self.uuid(row, "id"))
                 metrics.recordTransition(to: .succeeded)
             } else {
-                claimed.append(try row.decode(model: Claim.self))
+                claimed.append(try Self.claim(row))
                 metrics.recordTransition(to: .running)
             }
         }
         return (succeeded, claimed)
+    }
+
+    private static func claim(_ row: SQLiteRow) throws -> Claim {
+        func integer(_ column: String) throws -> Int {
+            guard let value = row.column(column)?.integer else { throw UnreadableRow(column: column, row: row) }
+            return value
+        }
+        guard let name = row.column("name")?.string else { throw UnreadableRow(column: "name", row: row) }
+        return Claim(taskID: try uuid(row, "id"), attempt: try integer("attempt_count"), name: name, maxAttempts: try integer("max_attempts"), runID: try uuid(row, "run_id"))
+    }
+
+    private static func uuid(_ row: SQLiteRow, _ column: String) throws -> UUID {
+        guard let text = row.column(column)?.string, let id = UUID(uuidString: text) else { throw UnreadableRow(column: column, row: row) }
+        return id
+    }
+
+    /// A row of `task_runs` whose column is not what this schema stores: a programming error
+    /// or a damaged database, said with the column.
+    struct UnreadableRow: Error, CustomStringConvertible {
+        let description: String
+        init(column: String, row: SQLiteRow) {
+            description = "task_runs row with an unreadable \(column): \(row)"
+        }
     }
 
     /// A state as an SQL string literal: the raw values are fixed lower-case words, never input.
@@ -131,53 +207,87 @@ extension TaskTransitions {
         "'\(state.rawValue)'"
     }
 
+    /// The states a claim takes a task from.
+    private static let claimableStates = [literal(.ready), literal(.pending)].joined(separator: ", ")
+
     /// What a success sets besides its outputs and metrics, column by column.
-    private static func succeeding(at now: Date) -> [(column: String, value: SQLQueryString)] {
-        [("status", "\(unsafeRaw: literal(.succeeded))"), ("finished_at", "\(bind: now)"), ("progress", "1.0")]
+    private static func succeeding(at now: Date) -> [(column: String, value: ColumnValue)] {
+        [("status", .sql(literal(.succeeded))), ("finished_at", .date(now)), ("progress", .sql("1.0"))]
     }
 
     /// What a claim sets, column by column: the lease, the attempt it opens, fresh progress.
-    private static func claiming(owner: String, leaseSeconds: Double, at now: Date) -> [(column: String, value: SQLQueryString)] {
+    private static func claiming(owner: String, leaseSeconds: Double, at now: Date) -> [(column: String, value: ColumnValue)] {
         [
-            ("status", "\(unsafeRaw: literal(.running))"), ("lease_owner", "\(bind: owner)"),
-            ("lease_expires_at", "\(bind: now.addingTimeInterval(leaseSeconds))"), ("started_at", "\(bind: now)"),
-            ("attempt_count", "attempt_count + 1"), ("progress", "0.0"), ("progress_message", "NULL"),
+            ("status", .sql(literal(.running))), ("lease_owner", .text(owner)), ("lease_expires_at", .date(now.addingTimeInterval(leaseSeconds))),
+            ("started_at", .date(now)), ("attempt_count", .sql("attempt_count + 1")), ("progress", .sql("0.0")), ("progress_message", .sql("NULL")),
         ]
     }
 
-    /// The outputs and metrics of each success, by its task's id; other rows of the statement
-    /// keep theirs. Bound as the columns' type (JSON), which any database takes, or `asText`,
-    /// as SQLite stores JSON, which is cheaper to bind.
-    private static func reported(by successes: [Success], asText: Bool) -> [SQLQueryString] {
+    /// The outputs and metrics of each success, by its task's id (SQLKit's statements); other
+    /// rows of the statement keep theirs.
+    private static func reported(by successes: [Success]) -> [SQLQueryString] {
         func byTask(_ column: String, _ value: KeyPath<Success, JSONObject>) -> SQLQueryString {
-            let cases = successes.map { success -> SQLQueryString in
-                let reported = success[keyPath: value]
-                return asText
-                    ? "WHEN \(bind: success.taskID) THEN \(bind: JSONValue.object(reported).canonicalJSON())"
-                    : "WHEN \(bind: success.taskID) THEN \(bind: reported)"
-            }
+            let cases = successes.map { success -> SQLQueryString in "WHEN \(bind: success.taskID) THEN \(bind: success[keyPath: value])" }
             return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) ELSE \(unsafeRaw: column) END"
         }
         return [byTask("outputs", \.outputs), byTask("metrics", \.metrics)]
     }
+}
 
-    /// Which of `taskIDs` may be claimed: ready or pending, and for a guarded one (SQLite's
-    /// single statement only), each task its guard names succeeded or running under
-    /// `owner`'s lease, as its success's move requires. Tasks with the same guard share a
-    /// condition.
-    private static func claimable(_ taskIDs: [UUID], guards: [UUID: [UUID]], owner: String) -> SQLQueryString {
-        let sources = [literal(.ready), literal(.pending)].joined(separator: ", ")
-        let byGuard = Dictionary(grouping: taskIDs) { Set(guards[$0] ?? []) }
-        let conditions = byGuard.map { guarded, ids -> SQLQueryString in
-            let condition: SQLQueryString = "id IN (\(binds: ids)) AND status IN (\(unsafeRaw: sources))"
-            guard !guarded.isEmpty else { return "(\(condition))" }
-            // `IS`: a lease owner that is NULL is not ours (SQLite's null-safe equality).
-            return """
-                (\(condition) AND NOT EXISTS (SELECT 1 FROM \(unsafeRaw: TaskRun.schema) upstream
-                WHERE upstream.id IN (\(binds: Array(guarded))) AND upstream.status <> \(unsafeRaw: literal(.succeeded))
-                AND NOT (upstream.status = \(unsafeRaw: literal(.running)) AND upstream.lease_owner IS \(bind: owner))))
-                """
+/// A column's new value in a claim or a success: SQL of this schema's own (a literal, an
+/// expression of the row), or a value to bind.
+private enum ColumnValue {
+    case sql(String)
+    case date(Date)
+    case text(String)
+
+    /// For SQLKit's statements.
+    var sql: SQLQueryString {
+        switch self {
+        case .sql(let text): "\(unsafeRaw: text)"
+        case .date(let date): "\(bind: date)"
+        case .text(let text): "\(bind: text)"
         }
-        return "(\(conditions.joined(separator: " OR ")))"
+    }
+}
+
+/// A SQLite statement's text with its positional binds, in order.
+private struct SQLiteText {
+    private(set) var text: String
+    private(set) var binds: [SQLiteData] = []
+
+    init(_ text: String) {
+        self.text = text
+        self.text.reserveCapacity(2048)
+    }
+
+    mutating func append(_ sql: String) {
+        text += sql
+    }
+
+    mutating func append(_ value: ColumnValue) {
+        switch value {
+        case .sql(let sql): text += sql
+        case .date(let date): bind(.float(date.timeIntervalSince1970))
+        case .text(let string): bind(.text(string))
+        }
+    }
+
+    mutating func bind(_ value: SQLiteData) {
+        text += "?"
+        binds.append(value)
+    }
+
+    /// An id as SQLKit binds a UUID on SQLite: its text.
+    mutating func bind(_ id: UUID) {
+        bind(.text(id.uuidString))
+    }
+
+    /// Ids for an `IN (…)` list.
+    mutating func bind(_ ids: [UUID]) {
+        for (index, id) in ids.enumerated() {
+            if index > 0 { text += ", " }
+            bind(id)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import FluentKit
+import FluentSQLiteDriver
 import Foundation
 import SQLKit
 import TrainplatCore
@@ -10,19 +11,22 @@ struct TaskTransitions: Sendable {
     /// Where the updates go: the metadata database's pool, or the scheduler loop's own
     /// connection (`LoopConnection`, see `writing(through:)`).
     let sql: any SQLDatabase
+    /// The same, on SQLite, for the statements written for SQLite alone (claims and successes).
+    let sqlite: (any SQLiteDatabase)?
 
     init(database: any Database, metrics: SchedulerMetrics) {
-        self.init(sql: database.sql, metrics: metrics)
+        self.init(sql: database.sql, sqlite: database as? any SQLiteDatabase, metrics: metrics)
     }
 
-    private init(sql: any SQLDatabase, metrics: SchedulerMetrics) {
+    private init(sql: any SQLDatabase, sqlite: (any SQLiteDatabase)?, metrics: SchedulerMetrics) {
         self.sql = sql
+        self.sqlite = sqlite
         self.metrics = metrics
     }
 
-    /// The same transitions, written through another connection to the same database.
-    func writing(through sql: any SQLDatabase) -> TaskTransitions {
-        TaskTransitions(sql: sql, metrics: metrics)
+    /// The same transitions, written through the scheduler loop's own connection.
+    func writing(through connection: LoopConnection) -> TaskTransitions {
+        TaskTransitions(sql: connection.sql, sqlite: connection.connection, metrics: metrics)
     }
 
     /// The columns a transition may set besides the state, its reason and `finished_at`.

@@ -54,7 +54,7 @@ public struct Scheduler: Service {
         // The runners keep the pool: the loop's connection serves one caller at a time.
         let connection = try await LoopConnection.open(config.database, logger: logger)
         var loop = self
-        if let connection { loop.transitions = transitions.writing(through: connection.sql) }
+        if let connection { loop.transitions = transitions.writing(through: connection) }
         await loop.runLoop()
         await connection?.close()
     }

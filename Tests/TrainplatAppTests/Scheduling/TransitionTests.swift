@@ -102,17 +102,23 @@ struct TransitionTests {
             let transitions = TaskTransitions(database: app.database, metrics: SchedulerMetrics())
             let success = TaskTransitions.Success(taskID: up, outputs: ["rows": .int(3)], metrics: ["auc": .double(0.5)])
             // act
+            let before = Date()
             let written = try await transitions.succeedAndClaim([success], claims: [down], guards: [down: [up]], owner: "scheduler-a", leaseSeconds: 30)
-            // check: the success with its outputs, the claim with its lease and first attempt
+            let after = Date()
+            // check: the success with its outputs, the claim with its lease and first attempt,
+            // its times read back as the models read them (the statement binds them itself on SQLite)
             #expect(written.succeeded == [up])
             #expect(written.claimed.map(\.taskID) == [down])
             #expect(written.claimed.first?.attempt == 1)
             let upRow = try #require(try await TaskRun.find(up, on: app.database))
             #expect((upRow.status, upRow.outputs, upRow.metrics, upRow.progress) == (.succeeded, ["rows": .int(3)], ["auc": .double(0.5)], 1.0))
-            #expect(upRow.finishedAt != nil)
+            let window = before.addingTimeInterval(-0.001)...after.addingTimeInterval(0.001)
+            #expect(upRow.finishedAt.map(window.contains) == true)
             let downRow = try #require(try await TaskRun.find(down, on: app.database))
             #expect((downRow.status, downRow.leaseOwner, downRow.attemptCount, downRow.outputs) == (.running, "scheduler-a", 1, nil))
             #expect(downRow.finishedAt == nil)
+            #expect(downRow.startedAt.map(window.contains) == true)
+            #expect(downRow.leaseExpiresAt.map { window.contains($0.addingTimeInterval(-30)) } == true)
         }
     }
 
