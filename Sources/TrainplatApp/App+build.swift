@@ -18,6 +18,8 @@ public struct TrainplatApp: Sendable {
     let throttle = LoginThrottle()
     /// Created after the metrics bootstrap: metrics made before it would go nowhere.
     let schedulerMetrics: SchedulerMetrics
+    /// Wakes this server's scheduler for a finished attempt or a run started through the API.
+    let schedulerWakeup = Wakeup()
     let rateLimiter: RateLimiter
     let apiDocs: APIDocsController
     let logger: Logger
@@ -94,17 +96,17 @@ public struct TrainplatApp: Sendable {
         APIKeyController(auth: auth, audit: audit, access: access).addRoutes(to: api.group("api-keys"))
         let projects = api.group("projects")
         ProjectController(database: database, access: access, audit: audit).addRoutes(to: projects)
-        PipelineController(database: database, access: access, audit: audit, quotas: quotas).addRoutes(to: api.group("pipelines"), projects: projects)
+        PipelineController(database: database, access: access, audit: audit, quotas: quotas, wakeup: schedulerWakeup).addRoutes(to: api.group("pipelines"), projects: projects)
         let transitions = TaskTransitions(database: database, metrics: schedulerMetrics)
-        RunController(database: database, access: access, transitions: transitions, audit: audit, runsDirectory: config.runsDirectory).addRoutes(to: api.group("runs"))
+        RunController(database: database, access: access, transitions: transitions, audit: audit, wakeup: schedulerWakeup, runsDirectory: config.runsDirectory).addRoutes(to: api.group("runs"))
         TrainingSetController(database: database, access: access, audit: audit).addRoutes(to: api.group("training-set-versions"))
         ModelVersionController(database: database, access: access).addRoutes(to: api.group("model-versions"))
         ModelAliasController(database: database, access: access, audit: audit).addRoutes(to: projects)
-        FeatureSourceController(database: database, access: access, audit: audit, secrets: secrets).addRoutes(to: projects)
+        FeatureSourceController(database: database, access: access, audit: audit, secrets: secrets, wakeup: schedulerWakeup).addRoutes(to: projects)
         MountController(database: database, access: access, audit: audit, secrets: secrets, storage: config.storage, quotas: quotas)
             .addRoutes(to: projects)
         CurrentVersionController(database: database, access: access, audit: audit).addRoutes(to: projects)
-        TieringController(database: database, access: access, audit: audit, service: TieringService(database: database, config: config))
+        TieringController(database: database, access: access, audit: audit, service: TieringService(database: database, config: config, wakeup: schedulerWakeup))
             .addRoutes(to: projects)
         AuditController(database: database).addRoutes(to: api.group("audit-events"))
         return router
@@ -117,7 +119,7 @@ public struct TrainplatApp: Sendable {
         Scheduler(
             database: database, config: config, metrics: schedulerMetrics, boundPort: boundPort, auth: auth,
             sources: FeatureSourceResolver(database: database, secrets: secrets),
-            mounts: LocalMounts(database: database, storage: config.storage, volumes: volumes, secrets: secrets), logger: logger)
+            mounts: LocalMounts(database: database, storage: config.storage, volumes: volumes, secrets: secrets), wakeup: schedulerWakeup, logger: logger)
     }
 
     /// The HTTP server plus the scheduler, as one swift-service-lifecycle application.

@@ -9,6 +9,7 @@ struct PipelineController {
     let access: ProjectAccess
     let audit: AuditLog
     let quotas: StorageQuotas
+    let wakeup: Wakeup
 
     func addRoutes(to group: RouterGroup<AppRequestContext>, projects: RouterGroup<AppRequestContext>) {
         group.post("validate", use: validate)
@@ -45,7 +46,7 @@ struct PipelineController {
         let versions = PipelineVersion.query(on: database).filter(\.$pipeline.$id == (try pipeline.requireID()))
         if let number = body.version { versions.filter(\.$number == number) } else { versions.sort(\.$number, .descending) }
         guard let version = try await versions.first() else { throw NotFound(resource: "pipeline version", id: String(body.version ?? 0)) }
-        let run = try await RunService(database: database, quotas: quotas).start(
+        let run = try await RunService(database: database, quotas: quotas, wakeup: wakeup).start(
             versionID: try version.requireID(), params: body.params ?? [:], userID: identity.userID, logicalTime: body.logicalTime ?? Date())
         try await audit.record(actor: identity, action: "run.start", resource: .init(kind: "run", id: run.id?.uuidString, projectID: projectID))
         return JSONResponse(RunDTO(run, tasks: nil), status: .created)

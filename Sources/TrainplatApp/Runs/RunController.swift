@@ -10,6 +10,7 @@ struct RunController {
     let access: ProjectAccess
     let transitions: TaskTransitions
     let audit: AuditLog
+    let wakeup: Wakeup
     /// Where attempts keep their logs: an attempt's row is written at its first tick, and its
     /// log is served from its known path before then.
     let runsDirectory: String
@@ -35,7 +36,7 @@ struct RunController {
     /// Re-runs a failed or cancelled run from its unfinished tasks.
     @Sendable func retry(request: Request, context: AppRequestContext) async throws -> JSONResponse<RunDTO> {
         try await act(context, action: "run.retry") { runID in
-            try await RunService(database: database).retry(runID: runID, transitions: transitions)
+            try await RunService(database: database, wakeup: wakeup).retry(runID: runID, transitions: transitions)
         }
     }
 

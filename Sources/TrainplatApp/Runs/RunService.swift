@@ -10,6 +10,9 @@ struct RunService: Sendable {
     let database: any Database
     /// Checked before a run whose mounts write to managed volumes starts; nil: no quotas.
     var quotas: StorageQuotas? = nil
+    /// This server's scheduler, woken for a run started or retried; nil: the loop finds it at
+    /// its next tick (the scheduler's own cron, tests).
+    var wakeup: Wakeup? = nil
 
     func start(
         versionID: UUID, params: [String: JSONValue], userID: UUID, logicalTime: Date = Date(), scheduledFor: Date? = nil
@@ -20,7 +23,7 @@ struct RunService: Sendable {
         let spec = try SpecParser.parse(version.spec, knownPrograms: TaskPrograms.builtIn)
         let resolved = try ParamValues.resolve(params, against: spec.params)
         try await quotas?.checkBeforeRun(spec, projectID: pipeline.$project.id, userID: userID)
-        return try await database.writeTransaction { database in
+        let run = try await database.writeTransaction { database in
             let run = PipelineRun(
                 projectID: pipeline.$project.id, pipelineID: try pipeline.requireID(), versionID: versionID, userID: userID,
                 params: resolved, logicalTime: logicalTime)
@@ -29,6 +32,8 @@ struct RunService: Sendable {
             try await Self.insertTaskRows(of: spec, runID: try run.requireID(), on: database)
             return run
         }
+        wakeup?.signalRunsChanged()
+        return run
     }
 
     /// How far apart a run's tasks' `created_at` are, in seconds: two microseconds. Times
@@ -86,7 +91,9 @@ extension RunService {
             try await transitions.move(
                 try task.requireID(), to: .pending, set: [.maxAttempts: task.attemptCount + budget, .reason: Optional<String>.none])
         }
-        return try await transitions.moveRun(runID, to: .queued, from: [.failed, .cancelled])
+        let queued = try await transitions.moveRun(runID, to: .queued, from: [.failed, .cancelled])
+        if queued { wakeup?.signalRunsChanged() }
+        return queued
     }
 }
 

@@ -29,14 +29,13 @@ public struct Scheduler: Service {
 
     init(
         database: any Database, config: AppConfig, metrics: SchedulerMetrics, boundPort: BoundPort, auth: AuthService,
-        sources: FeatureSourceResolver, mounts: LocalMounts, logger: Logger
+        sources: FeatureSourceResolver, mounts: LocalMounts, wakeup: Wakeup, logger: Logger
     ) {
         // The host is part of the owner: only a scheduler on the same host may signal the
         // process group a dead owner left behind.
         let owner = "scheduler@\(Self.hostName)/\(UUID().uuidString.prefix(8).lowercased())"
         let transitions = TaskTransitions(database: database, metrics: metrics)
         let specs = SpecCache()
-        let wakeup = Wakeup()
         self.wakeup = wakeup
         self.specs = specs
         self.database = database
@@ -91,7 +90,7 @@ public struct Scheduler: Service {
                     // which that attempt's outcome updates, unless `activeReadInterval` has
                     // passed: that wake-up is the hot path of a chain or a wide run, and the
                     // read was a fifth of each step.
-                    let reread = ContinuousClock.now >= nextActiveRead
+                    let reread = wakeup.takeRunsChanged() || ContinuousClock.now >= nextActiveRead
                     if reread { nextActiveRead = ContinuousClock.now + activeReadInterval }
                     let claims: [TaskTransitions.Claim]
                     // The handed successes' tasks that moved, once written; until then each

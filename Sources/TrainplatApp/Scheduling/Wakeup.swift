@@ -6,7 +6,24 @@ import Foundation
 final class Wakeup: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = false
+    private var runsChanged = false
     private var waiter: CheckedContinuation<Void, Never>?
+
+    /// A run was started or retried in this server: the loop wakes and reads the active runs
+    /// again rather than going on from those it knew (see `Scheduler.activeReadInterval`), so
+    /// the run does not wait for the next tick.
+    func signalRunsChanged() {
+        lock.withLock { runsChanged = true }
+        signal()
+    }
+
+    /// Whether runs changed since the last call.
+    func takeRunsChanged() -> Bool {
+        lock.withLock {
+            defer { runsChanged = false }
+            return runsChanged
+        }
+    }
 
     func signal() {
         let resumed: CheckedContinuation<Void, Never>? = lock.withLock {

@@ -10,6 +10,7 @@ struct FeatureSourceController {
     let access: ProjectAccess
     let audit: AuditLog
     let secrets: SecretBox
+    let wakeup: Wakeup
 
     func addRoutes(to projects: RouterGroup<AppRequestContext>) {
         projects.post(":project/feature-sources", use: create)
@@ -54,7 +55,7 @@ struct FeatureSourceController {
               check: {uses: doris.test_connection, timeout: 2m, with: {feature_source: \(name)}}
             """
         let version = try await PipelineService(database: database).register(specText: spec, projectID: projectID, userID: identity.userID).version
-        let run = try await RunService(database: database).start(versionID: try version.requireID(), params: [:], userID: identity.userID)
+        let run = try await RunService(database: database, wakeup: wakeup).start(versionID: try version.requireID(), params: [:], userID: identity.userID)
         try await audit.record(actor: identity, action: "feature_source.test", resource: .init(kind: "feature_source", id: name, projectID: projectID))
         return JSONResponse(RunDTO(run, tasks: nil), status: .created)
     }

@@ -41,6 +41,7 @@ struct TieringPlan: Encodable, Sendable {
 struct TieringService: Sendable {
     let database: any Database
     let config: AppConfig
+    var wakeup: Wakeup? = nil
 
     func rules(projectID: UUID) async throws -> [LifecycleRule] {
         try await StorageLifecycle.query(on: database).filter(\.$project.$id == projectID).first()?.lifecycleRules ?? []
@@ -92,7 +93,7 @@ struct TieringService: Sendable {
             "tasks": .object(["move": .object(["uses": .string("storage.move_tier"), "with": .object(["moves": .array(moves)])])]),
         ]).canonicalJSON()
         let version = try await PipelineService(database: database).register(specText: spec, projectID: projectID, userID: userID).version
-        return try await RunService(database: database).start(versionID: try version.requireID(), params: [:], userID: userID)
+        return try await RunService(database: database, wakeup: wakeup).start(versionID: try version.requireID(), params: [:], userID: userID)
     }
 }
 

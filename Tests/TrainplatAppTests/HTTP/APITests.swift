@@ -61,6 +61,40 @@ struct APITests {
         }
     }
 
+    @Test func test_aRunStartedOverHTTP_wakesTheScheduler_whichReadsTheActiveRunsAgain() async throws {
+        try await TestApp.with { app in
+            // setup: a scheduler that would tick, and read the active runs, only once a minute
+            let user = try await app.user()
+            let project = try await app.project(members: [(user, .member)]).requireID()
+            let spec = #"name: woken\#ntasks:\#n  a: {command: [sh, -c, "echo '{}' > outputs.json"]}\#n"#
+            let registered = try await PipelineService(database: app.database).register(specText: spec, projectID: project, userID: user.requireID())
+            let pipelineID = try registered.pipeline.requireID().uuidString.lowercased()
+            var scheduler = app.app.makeScheduler()
+            (scheduler.tickInterval, scheduler.activeReadInterval) = (.seconds(60), .seconds(60))
+            let loop = Task { [scheduler] in try await scheduler.run() }
+            defer { loop.cancel() }
+            try await Task.sleep(for: .seconds(1))  // its first tick has passed
+            let headers = try app.headers(for: user)
+            // act
+            let runID = try await Application(router: app.app.buildRouter()).test(.router) { client in
+                try await client.execute(uri: "/api/v1/pipelines/\(pipelineID)/runs", method: .post, headers: headers, body: ByteBuffer(string: "{}")) {
+                    #expect($0.status == .created)
+                    return try json($0.body)["id"]?.stringValue ?? ""
+                }
+            }
+            // check: the run ends long before the scheduler's next tick
+            let id = try #require(UUID(uuidString: runID))
+            let database = app.database
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await PipelineRun.find(id, on: database)?.status != .succeeded, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await PipelineRun.find(id, on: database)?.status == .succeeded)
+            loop.cancel()
+            _ = await loop.result
+        }
+    }
+
     @Test func test_cancelAndRetry_overHTTP_are409WhenTheRunsStateDoesNotAllowThem() async throws {
         try await TestApp.with { app in
             // setup: a run that succeeded, and one no scheduler has started
