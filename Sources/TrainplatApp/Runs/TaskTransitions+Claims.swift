@@ -118,52 +118,12 @@ extension TaskTransitions {
         leaseSeconds: Double
     ) async throws -> (succeeded: Set<UUID>, claimed: [Claim]) {
         guard !successes.isEmpty || !taskIDs.isEmpty else { return ([], []) }
-        let now = Date()
-        let bySuccess = Dictionary(uniqueKeysWithValues: Self.succeeding(at: now).map { ($0.column, $0.value) })
-        let byClaim = Dictionary(uniqueKeysWithValues: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now).map { ($0.column, $0.value) })
         var statement = SQLiteText("UPDATE \(TaskRun.schema) SET ")
-        for (index, column) in Set(bySuccess.keys).union(byClaim.keys).sorted().enumerated() {
-            statement.append(index == 0 ? "\(column) = CASE status WHEN \(Self.literal(.running)) THEN " : ", \(column) = CASE status WHEN \(Self.literal(.running)) THEN ")
-            statement.append(bySuccess[column] ?? .sql(column))
-            statement.append(" ELSE ")
-            statement.append(byClaim[column] ?? .sql(column))
-            statement.append(" END")
-        }
-        for (column, value) in [("outputs", \Success.outputs), ("metrics", \Success.metrics)] where !successes.isEmpty {
-            statement.append(", \(column) = CASE id")
-            for success in successes {
-                statement.append(" WHEN ")
-                statement.bind(success.taskID)
-                statement.append(" THEN ")
-                statement.bind(.text(JSONValue.object(success[keyPath: value]).canonicalJSON()))
-            }
-            statement.append(" ELSE \(column) END")
-        }
-        // One condition for the successes, one per guard for the claims (tasks with the same
-        // guard share it). `IS`: a lease owner that is NULL is not ours (SQLite's null-safe
-        // equality).
+        let now = Date()
+        Self.assign(Self.succeeding(at: now), orElse: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now), to: &statement)
+        if !successes.isEmpty { Self.assignReported(by: successes, to: &statement) }
         statement.append(" WHERE ")
-        if !successes.isEmpty {
-            statement.append("(id IN (")
-            statement.bind(successes.map(\.taskID))
-            statement.append(") AND status = \(Self.literal(.running)) AND lease_owner = ")
-            statement.bind(.text(owner))
-            statement.append(")")
-        }
-        for (index, (guarded, ids)) in Dictionary(grouping: taskIDs, by: { Set(guards[$0] ?? []) }).enumerated() {
-            statement.append(index == 0 && successes.isEmpty ? "(id IN (" : " OR (id IN (")
-            statement.bind(ids)
-            statement.append(") AND status IN (\(Self.claimableStates))")
-            if !guarded.isEmpty {
-                statement.append(" AND NOT EXISTS (SELECT 1 FROM \(TaskRun.schema) upstream WHERE upstream.id IN (")
-                statement.bind(Array(guarded))
-                statement.append(
-                    ") AND upstream.status <> \(Self.literal(.succeeded)) AND NOT (upstream.status = \(Self.literal(.running)) AND upstream.lease_owner IS ")
-                statement.bind(.text(owner))
-                statement.append("))")
-            }
-            statement.append(")")
-        }
+        Self.select(successes: successes, claims: taskIDs, guards: guards, owner: owner, in: &statement)
         statement.append(" RETURNING status, \(Self.claimedColumns)")
         var succeeded: Set<UUID> = []
         var claimed: [Claim] = []
@@ -177,6 +137,73 @@ extension TaskTransitions {
             }
         }
         return (succeeded, claimed)
+    }
+
+    /// Each column a success or a claim sets: the success's value for a row that is running,
+    /// the claim's for any other; a column that one of them does not set keeps its value.
+    private static func assign(
+        _ bySuccess: [(column: String, value: ColumnValue)], orElse byClaim: [(column: String, value: ColumnValue)], to statement: inout SQLiteText
+    ) {
+        let success = Dictionary(uniqueKeysWithValues: bySuccess.map { ($0.column, $0.value) })
+        let claim = Dictionary(uniqueKeysWithValues: byClaim.map { ($0.column, $0.value) })
+        for (index, column) in Set(success.keys).union(claim.keys).sorted().enumerated() {
+            statement.append("\(index == 0 ? "" : ", ")\(column) = CASE status WHEN \(literal(.running)) THEN ")
+            statement.append(success[column] ?? .sql(column))
+            statement.append(" ELSE ")
+            statement.append(claim[column] ?? .sql(column))
+            statement.append(" END")
+        }
+    }
+
+    /// The outputs and metrics of each success, by its task's id, as JSON text (how SQLite
+    /// stores JSON); other rows keep theirs.
+    private static func assignReported(by successes: [Success], to statement: inout SQLiteText) {
+        for (column, value) in [("outputs", \Success.outputs), ("metrics", \Success.metrics)] {
+            statement.append(", \(column) = CASE id")
+            for success in successes {
+                statement.append(" WHEN ")
+                statement.bind(success.taskID)
+                statement.append(" THEN ")
+                statement.bind(.text(JSONValue.object(success[keyPath: value]).canonicalJSON()))
+            }
+            statement.append(" ELSE \(column) END")
+        }
+    }
+
+    /// The rows to write: the successes' tasks running under `owner`'s lease, and the claimed
+    /// tasks that are ready or pending, a guarded one only while each task its guard names is
+    /// succeeded or running under `owner`'s lease. Tasks with the same guard share a
+    /// condition. `IS`: a lease owner that is NULL is not ours (SQLite's null-safe equality).
+    private static func select(
+        successes: [Success], claims taskIDs: [UUID], guards: [UUID: [UUID]], owner: String, in statement: inout SQLiteText
+    ) {
+        var conditions = 0
+        func nextCondition() {
+            statement.append(conditions == 0 ? "(" : " OR (")
+            conditions += 1
+        }
+        if !successes.isEmpty {
+            nextCondition()
+            statement.append("id IN (")
+            statement.bind(successes.map(\.taskID))
+            statement.append(") AND status = \(literal(.running)) AND lease_owner = ")
+            statement.bind(.text(owner))
+            statement.append(")")
+        }
+        for (guarded, ids) in Dictionary(grouping: taskIDs, by: { Set(guards[$0] ?? []) }) {
+            nextCondition()
+            statement.append("id IN (")
+            statement.bind(ids)
+            statement.append(") AND status IN (\(claimableStates))")
+            if !guarded.isEmpty {
+                statement.append(" AND NOT EXISTS (SELECT 1 FROM \(TaskRun.schema) upstream WHERE upstream.id IN (")
+                statement.bind(Array(guarded))
+                statement.append(") AND upstream.status <> \(literal(.succeeded)) AND NOT (upstream.status = \(literal(.running)) AND upstream.lease_owner IS ")
+                statement.bind(.text(owner))
+                statement.append("))")
+            }
+            statement.append(")")
+        }
     }
 
     private static func claim(_ row: SQLiteRow) throws -> Claim {
