@@ -11,13 +11,11 @@ import TrainplatCore
 struct LoopConnectionTests {
     @Test func test_writeTransaction_thatReadsFirst_waitsOutAnotherConnectionsWrite() async throws {
         // setup: a SQLite file, its pool, and the loop's connection beside it
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainplat-loop-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var config = try AppConfig.load(environment: [:])
-        config.database = .sqliteFile("\(directory)/trainplat.sqlite")
-        let metadata = try MetadataDatabase(config: config, logger: .init(label: "test"))
+        let scratch = try SQLiteFileScratch()
+        defer { scratch.remove() }
+        let metadata = scratch.metadata
         try await metadata.migrate()
-        let loop = try #require(try await LoopConnection.open(config.database, logger: .init(label: "test")))
+        let loop = try #require(try await LoopConnection.open(scratch.config.database, logger: .init(label: "test")))
         try await metadata.database.sql.raw("CREATE TABLE probe (writer TEXT)").run()
         // act: the transaction reads, the loop writes meanwhile, then the transaction writes
         let result: Result<Task<Void, any Error>, any Error>

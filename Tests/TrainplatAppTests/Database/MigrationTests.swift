@@ -45,11 +45,9 @@ struct MigrationTests {
 
     @Test func test_sqliteFile_usesWriteAheadLog_withCommitsThatDoNotWaitForTheDisk() async throws {
         // setup
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainplat-sqlite-\(UUID())").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        var config = try AppConfig.load(environment: [:])
-        config.database = .sqliteFile("\(directory)/trainplat.sqlite")
-        let metadata = try MetadataDatabase(config: config, logger: .init(label: "test"))
+        let scratch = try SQLiteFileScratch()
+        defer { scratch.remove() }
+        let metadata = scratch.metadata
         // act
         try await metadata.migrate()
         // check: on the connection the app then uses

@@ -150,3 +150,22 @@ struct PostgresScratch {
         await admin.shutdown()
     }
 }
+
+/// A metadata database on a SQLite file of its own (the tests' apps use one in memory),
+/// removed with its directory by `remove()`.
+struct SQLiteFileScratch {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainplat-sqlite-\(UUID())").path
+    let config: AppConfig
+    let metadata: MetadataDatabase
+
+    init() throws {
+        var config = try AppConfig.load(environment: [:])
+        config.database = .sqliteFile("\(directory)/trainplat.sqlite")
+        self.config = config
+        metadata = try MetadataDatabase(config: config, logger: .init(label: "test"))
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
