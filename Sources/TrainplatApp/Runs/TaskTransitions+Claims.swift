@@ -41,15 +41,11 @@ extension TaskTransitions {
                 moved.formUnion(try await write(on: sqlite, successes: batch, claims: [], guards: [:], owner: owner, leaseSeconds: 0).succeeded)
                 continue
             }
-            let assignments = Self.succeeding(at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" } + Self.reported(by: batch)
-            let rows = try await sql.raw("""
-                UPDATE \(unsafeRaw: TaskRun.schema) SET \(assignments.joined(separator: ", "))
-                WHERE id IN (\(binds: batch.map(\.taskID))) AND status = \(unsafeRaw: Self.literal(.running)) AND lease_owner = \(bind: owner)
-                RETURNING id
-                """).all()
-            let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
-            moved.formUnion(ids)
-            for _ in ids { metrics.recordTransition(to: .succeeded) }
+            // One batch per statement: the outputs' CASEs bind each task's own.
+            let rows = try await guardedUpdate(
+                batch.map(\.taskID), to: .succeeded, from: [.running], leaseOwner: owner, returning: "id",
+                setting: Self.succeeding.map { "\(unsafeRaw: $0.column) = \($0.value.sql)" } + Self.reported(by: batch))
+            moved.formUnion(try rows.map { try $0.decode(column: "id", as: UUID.self) })
         }
         return successes.map { moved.contains($0.taskID) }
     }
@@ -59,22 +55,16 @@ extension TaskTransitions {
     /// just found met is claimed straight from pending. Answers the tasks this caller won
     /// (another scheduler may have won the rest), with the number of the attempt each opens.
     func claim(_ taskIDs: [UUID], owner: String, leaseSeconds: Double) async throws -> [Claim] {
+        guard let sqlite else {
+            let rows = try await guardedUpdate(
+                taskIDs, to: .running, from: Self.claimSources, returning: Self.claimedColumns,
+                setting: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" })
+            return try rows.map { try $0.decode(model: Claim.self) }
+        }
         var claimed: [Claim] = []
         for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
             let batch = Array(taskIDs[start..<min(start + Self.batchSize, taskIDs.count)])
-            if let sqlite {
-                claimed += try await write(on: sqlite, successes: [], claims: batch, guards: [:], owner: owner, leaseSeconds: leaseSeconds).claimed
-                continue
-            }
-            let rows = try await sql.raw("""
-                UPDATE \(unsafeRaw: TaskRun.schema)
-                SET \(Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" }.joined(separator: ", "))
-                WHERE id IN (\(binds: batch)) AND status IN (\(unsafeRaw: Self.claimableStates))
-                RETURNING \(unsafeRaw: Self.claimedColumns)
-                """).all()
-            let won = try rows.map { try $0.decode(model: Claim.self) }
-            for _ in won { metrics.recordTransition(to: .running) }
-            claimed += won
+            claimed += try await write(on: sqlite, successes: [], claims: batch, guards: [:], owner: owner, leaseSeconds: leaseSeconds).claimed
         }
         return claimed
     }
@@ -120,7 +110,9 @@ extension TaskTransitions {
         guard !successes.isEmpty || !taskIDs.isEmpty else { return ([], []) }
         var statement = SQLiteText("UPDATE \(TaskRun.schema) SET ")
         let now = Date()
-        Self.assign(Self.succeeding(at: now), orElse: Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now), to: &statement)
+        Self.assign(
+            Self.entering(.succeeded, at: now) + Self.succeeding,
+            orElse: Self.entering(.running, at: now) + Self.claiming(owner: owner, leaseSeconds: leaseSeconds, at: now), to: &statement)
         if !successes.isEmpty { Self.assignReported(by: successes, to: &statement) }
         statement.append(" WHERE ")
         Self.select(successes: successes, claims: taskIDs, guards: guards, owner: owner, in: &statement)
@@ -194,7 +186,7 @@ extension TaskTransitions {
             nextCondition()
             statement.append("id IN (")
             statement.bind(ids)
-            statement.append(") AND status IN (\(claimableStates))")
+            statement.append(") AND status IN (\(claimSources.map(literal).joined(separator: ", ")))")
             if !guarded.isEmpty {
                 statement.append(" AND NOT EXISTS (SELECT 1 FROM \(TaskRun.schema) upstream WHERE upstream.id IN (")
                 statement.bind(Array(guarded))
@@ -229,24 +221,17 @@ extension TaskTransitions {
         }
     }
 
-    /// A state as an SQL string literal: the raw values are fixed lower-case words, never input.
-    private static func literal(_ state: TaskState) -> String {
-        "'\(state.rawValue)'"
-    }
-
     /// The states a claim takes a task from.
-    private static let claimableStates = [literal(.ready), literal(.pending)].joined(separator: ", ")
+    private static let claimSources: [TaskState] = [.ready, .pending]
 
-    /// What a success sets besides its outputs and metrics, column by column.
-    private static func succeeding(at now: Date) -> [(column: String, value: ColumnValue)] {
-        [("status", .sql(literal(.succeeded))), ("finished_at", .date(now)), ("progress", .sql("1.0"))]
-    }
+    /// What a success sets besides its state, finish time, outputs and metrics.
+    private static let succeeding: [(column: String, value: ColumnValue)] = [("progress", .sql("1.0"))]
 
-    /// What a claim sets, column by column: the lease, the attempt it opens, fresh progress.
+    /// What a claim sets besides its state: the lease, the attempt it opens, fresh progress.
     private static func claiming(owner: String, leaseSeconds: Double, at now: Date) -> [(column: String, value: ColumnValue)] {
         [
-            ("status", .sql(literal(.running))), ("lease_owner", .text(owner)), ("lease_expires_at", .date(now.addingTimeInterval(leaseSeconds))),
-            ("started_at", .date(now)), ("attempt_count", .sql("attempt_count + 1")), ("progress", .sql("0.0")), ("progress_message", .sql("NULL")),
+            ("lease_owner", .text(owner)), ("lease_expires_at", .date(now.addingTimeInterval(leaseSeconds))), ("started_at", .date(now)),
+            ("attempt_count", .sql("attempt_count + 1")), ("progress", .sql("0.0")), ("progress_message", .sql("NULL")),
         ]
     }
 
@@ -258,23 +243,6 @@ extension TaskTransitions {
             return "\(unsafeRaw: column) = CASE id \(cases.joined(separator: " ")) ELSE \(unsafeRaw: column) END"
         }
         return [byTask("outputs", \.outputs), byTask("metrics", \.metrics)]
-    }
-}
-
-/// A column's new value in a claim or a success: SQL of this schema's own (a literal, an
-/// expression of the row), or a value to bind.
-private enum ColumnValue {
-    case sql(String)
-    case date(Date)
-    case text(String)
-
-    /// For SQLKit's statements.
-    var sql: SQLQueryString {
-        switch self {
-        case .sql(let text): "\(unsafeRaw: text)"
-        case .date(let date): "\(bind: date)"
-        case .text(let text): "\(bind: text)"
-        }
     }
 }
 
@@ -292,7 +260,7 @@ private struct SQLiteText {
         text += sql
     }
 
-    mutating func append(_ value: ColumnValue) {
+    mutating func append(_ value: TaskTransitions.ColumnValue) {
         switch value {
         case .sql(let sql): text += sql
         case .date(let date): bind(.float(date.timeIntervalSince1970))

@@ -57,30 +57,59 @@ struct TaskTransitions: Sendable {
         return Set(try rows.map { try $0.decode(column: "id", as: UUID.self) })
     }
 
+    /// A column's new value in a transition: SQL of this schema's own (a literal, an
+    /// expression of the row), or a value to bind.
+    enum ColumnValue: Sendable {
+        case sql(String)
+        case date(Date)
+        case text(String)
+
+        /// For SQLKit's statements.
+        var sql: SQLQueryString {
+            switch self {
+            case .sql(let text): "\(unsafeRaw: text)"
+            case .date(let date): "\(bind: date)"
+            case .text(let text): "\(bind: text)"
+            }
+        }
+    }
+
+    /// What every move to `next` sets: the state, and a terminal state's finish time.
+    static func entering(_ next: TaskState, at now: Date) -> [(column: String, value: ColumnValue)] {
+        [("status", .sql(literal(next)))] + (next.isTerminal ? [("finished_at", .date(now))] : [])
+    }
+
+    /// A state as an SQL string literal: the raw values are fixed lower-case words, never input.
+    static func literal(_ state: TaskState) -> String {
+        "'\(state.rawValue)'"
+    }
+
     /// Ids per statement: far below SQLite's and PostgreSQL's limits on bound values.
     static let batchSize = 500
 
-    /// The one guarded `UPDATE` every task transition is: a row comes back only to the
-    /// caller that moved it. Written as SQL text rather than with SQLKit's builder: the
+    /// The one guarded `UPDATE` every task transition is (on SQLite, claims and successes are
+    /// one statement of their own with the same guards, `TaskTransitions.write`): a row comes
+    /// back only to the caller that moved it. A `leaseOwner` moves only tasks running under
+    /// that scheduler's lease. Written as SQL text rather than with SQLKit's builder: the
     /// builder quotes and escapes every column name on every statement, and this statement
     /// runs several times per attempt (its serialization was 3-4% of the server's CPU in a
     /// fan-out's profile). The names here are this schema's, never a caller's input.
-    private func guardedUpdate(
-        _ taskIDs: [UUID], to next: TaskState, from: [TaskState]?, reason: String? = nil, returning columns: String,
+    func guardedUpdate(
+        _ taskIDs: [UUID], to next: TaskState, from: [TaskState]?, reason: String? = nil, leaseOwner: String? = nil, returning columns: String,
         setting fields: [SQLQueryString] = []
     ) async throws -> [any SQLRow] {
         let sources = (from ?? next.allowedSources).filter { next.allowedSources.contains($0) }
         guard !sources.isEmpty else { return [] }
-        var assignments: [SQLQueryString] = ["status = \(bind: next.rawValue)"]
+        var assignments = Self.entering(next, at: Date()).map { "\(unsafeRaw: $0.column) = \($0.value.sql)" as SQLQueryString }
         if let reason { assignments.append("reason = \(bind: reason)") }
-        if next.isTerminal { assignments.append("finished_at = \(bind: Date())") }
         let setClause = (assignments + fields).joined(separator: ", ")
+        let lease: SQLQueryString = leaseOwner.map { "AND lease_owner = \(bind: $0)" } ?? ""
         var moved: [any SQLRow] = []
         for start in stride(from: 0, to: taskIDs.count, by: Self.batchSize) {
             let ids = taskIDs[start..<min(start + Self.batchSize, taskIDs.count)]
             moved += try await sql.raw("""
                 UPDATE \(unsafeRaw: TaskRun.schema) SET \(setClause)
-                WHERE id IN (\(binds: Array(ids))) AND status IN (\(binds: sources.map(\.rawValue)))
+                WHERE id IN (\(binds: Array(ids))) AND status IN (\(binds: sources.map(\.rawValue))) \(lease)
                 RETURNING \(unsafeRaw: columns)
                 """).all()
         }
