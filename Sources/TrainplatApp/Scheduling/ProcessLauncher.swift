@@ -77,7 +77,7 @@ enum ProcessLauncher {
             let source = DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: exits)
             source.setEventHandler {
                 // Readable means exited, so this does not block; once reaped, the source is done.
-                guard let exit = reap(pid, options: WNOHANG) else { return }
+                guard let exit = reapIfExited(pid) else { return }
                 source.cancel()
                 continuation.resume(returning: exit)
             }
@@ -91,20 +91,33 @@ enum ProcessLauncher {
 
     static func waitOnOwnThread(for pid: pid_t) async -> ProcessExit {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(returning: reap(pid, options: 0) ?? .exited(code: -1))
-            }
+            Thread.detachNewThread { continuation.resume(returning: reap(pid)) }
         }
     }
 
-    /// `waitpid`, retried when interrupted; nil while the process still runs (`WNOHANG`).
-    private static func reap(_ pid: pid_t, options: Int32) -> ProcessExit? {
+    /// Waits for the process to exit and reaps it.
+    private static func reap(_ pid: pid_t) -> ProcessExit {
         var status: Int32 = 0
+        _ = waitpidRetrying(pid, &status, 0)
+        return processExit(status)
+    }
+
+    /// Reaps the process if it has exited; nil while it runs.
+    private static func reapIfExited(_ pid: pid_t) -> ProcessExit? {
+        var status: Int32 = 0
+        return waitpidRetrying(pid, &status, WNOHANG) == 0 ? nil : processExit(status)
+    }
+
+    /// `waitpid`, retried when interrupted. -1 (ECHILD: reaped elsewhere) leaves the status
+    /// 0, which reads as exit 0, as it always has.
+    private static func waitpidRetrying(_ pid: pid_t, _ status: inout Int32, _ options: Int32) -> pid_t {
         var result: pid_t
         repeat { result = waitpid(pid, &status, options) } while result == -1 && errno == EINTR
-        if result == 0 { return nil }
-        // -1 (ECHILD: reaped elsewhere) reads as status 0, as it always has.
-        // The W* macros are not imported: low 7 bits are the signal, bits 8-15 the code.
+        return result
+    }
+
+    /// The W* macros are not imported: low 7 bits are the signal, bits 8-15 the exit code.
+    private static func processExit(_ status: Int32) -> ProcessExit {
         let signal = status & 0x7f
         return signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)
     }
