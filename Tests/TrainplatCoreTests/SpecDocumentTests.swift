@@ -63,6 +63,22 @@ struct SpecDocumentTests {
         #expect(problems.map(\.position) == [SpecNode.Position(line: 4, column: 7), SpecNode.Position(line: 3, column: 3)])
     }
 
+    /// A mapping past 16 keys looks keys up in a dictionary instead of scanning the pairs:
+    /// a key seen before the switch is still reported at its first position after it.
+    @Test func test_read_duplicateKeys_inALargeMapping_keepTheirFirstPosition() {
+        let names = (0..<10).map { "t\($0)" } + ["t3"] + (10..<30).map { "t\($0)" } + ["t3", "t25"]
+        let text = "tasks:\n" + names.map { "  \($0): x\n" }.joined()
+        // Line 1 is `tasks:`; the names start on line 2.
+        let lineOf = { (index: Int) in index + 2 }
+        let problems = Self.problems(text)
+        #expect(problems.map(\.message) == [
+            "duplicate key 't3': it appears again at line \(lineOf(10)), column 3",
+            "duplicate key 't3': it appears again at line \(lineOf(31)), column 3",
+            "duplicate key 't25': it appears again at line \(lineOf(32)), column 3",
+        ])
+        #expect(problems.map(\.position) == [lineOf(3), lineOf(3), lineOf(26)].map { SpecNode.Position(line: $0, column: 3) })
+    }
+
     @Test func test_read_aliasBomb_isRefusedBeforeItExpands() {
         var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
         for level in 1...9 { lines.append("a\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", "))]") }

@@ -43,13 +43,14 @@ struct CanonicalJSONWriter {
         self.value(value)
     }
 
-    /// An object of `items` keyed by their names, which must be unique.
+    /// An object of `items` keyed by their names, which must be unique. Sorts the items'
+    /// positions, not the items: moving 10,000 tasks while sorting copied each one's fields.
     mutating func member<Item>(_ key: String, byName items: [Item], name: (Item) -> String, write: (Item, inout Self) -> Void) {
         self.key(key)
         beginObject()
-        for item in items.sorted(by: { Self.precedes(name($0), name($1)) }) {
-            self.key(name(item))
-            write(item, &self)
+        for index in items.indices.sorted(by: { Self.precedes(name(items[$0]), name(items[$1])) }) {
+            self.key(name(items[index]))
+            write(items[index], &self)
         }
         endObject()
     }

@@ -71,9 +71,11 @@ extension TaskSpec {
         writer.member("needs", strings: needs)
         if let resources = canonicalResources { writer.member("resources", .object(resources)) }
         // Backoff matters only when there are retries; leaving it out keeps `.none` canonical.
-        writer.member("retries", .object(retries.count > 0
-            ? ["count": .int(retries.count), "backoff": .string(Self.seconds(retries.backoffSeconds))]
-            : ["count": .int(0)]))
+        writer.key("retries")
+        writer.beginObject()
+        if retries.count > 0 { writer.member("backoff", .string(Self.seconds(retries.backoffSeconds))) }
+        writer.member("count", .int(retries.count))
+        writer.endObject()
         if let timeoutSeconds { writer.member("timeout", .string(Self.seconds(timeoutSeconds))) }
         if let uses { writer.member("uses", .string(uses)) }
         writer.member("when", .string(when.rawValue))

@@ -228,8 +228,13 @@ struct SpecDocumentReader {
         return read
     }
 
+    /// What a collection's storage is first made for: most of a spec's collections are a
+    /// task's few fields or a short list, which then grow without reallocating.
+    private static let initialCapacity = 4
+
     private mutating func readSequence(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var items: [SpecNode] = []
+        items.reserveCapacity(Self.initialCapacity)
         var measure = Measure()
         while let event = try next(unlessItIs: YAML_SEQUENCE_END_EVENT) {
             let item = try readNode(event, depth: depth + 1)
@@ -241,13 +246,14 @@ struct SpecDocumentReader {
 
     private mutating func readMapping(at position: SpecNode.Position, depth: Int) throws(Problem) -> Composed {
         var pairs: [(key: SpecNode, value: SpecNode)] = []
+        pairs.reserveCapacity(Self.initialCapacity)
         var measure = Measure()
         var seen = SeenKeys()
         while let event = try next(unlessItIs: YAML_MAPPING_END_EVENT) {
             let keyRead = try readNode(event, depth: depth + 1)
             let valueRead = try readNode(try next(), depth: depth + 1)
             let (key, value) = (keyRead.node, valueRead.node)
-            if let text = key.string, let first = seen.insert(text, at: key.position) {
+            if let text = key.string, let first = seen.insert(text, at: key.position, before: pairs) {
                 let again = key.position
                 duplicates.append(Problem(
                     message: "duplicate key '\(text)': it appears again at line \(again.line), column \(again.column)", position: first))
@@ -322,26 +328,25 @@ struct SpecDocumentReader {
 }
 
 /// The keys of one mapping read so far. Most mappings hold a handful of keys, where a scan
-/// of a short list beats hashing each key into a dictionary (a 10,000-task spec has
+/// of the pairs read so far beats hashing each key into a dictionary (a 10,000-task spec has
 /// 10,000 such mappings); a large one (`tasks:`) moves to a dictionary.
 private struct SeenKeys {
     private static let scanLimit = 16
-    private var few: [(key: String, position: SpecNode.Position)] = []
     private var many: [String: SpecNode.Position] = [:]
 
     /// Records `key` at `position` unless it was seen; answers where it was first seen.
-    mutating func insert(_ key: String, at position: SpecNode.Position) -> SpecNode.Position? {
-        guard many.isEmpty else {
-            if let first = many[key] { return first }
-            many[key] = position
-            return nil
+    /// `pairs` are the mapping's pairs before this key's.
+    mutating func insert(_ key: String, at position: SpecNode.Position, before pairs: [(key: SpecNode, value: SpecNode)]) -> SpecNode.Position? {
+        if pairs.count < Self.scanLimit {
+            return pairs.first { $0.key.string == key }?.key.position
         }
-        if let first = few.first(where: { $0.key == key }) { return first.position }
-        few.append((key, position))
-        if few.count == Self.scanLimit {
-            many = Dictionary(few, uniquingKeysWith: { first, _ in first })
-            few = []
+        if many.isEmpty {
+            for pair in pairs.reversed() {
+                if let text = pair.key.string { many[text] = pair.key.position }
+            }
         }
+        if let first = many[key] { return first }
+        many[key] = position
         return nil
     }
 }
