@@ -90,6 +90,9 @@ struct PipelineCommand: AsyncParsableCommand {
                 let pending = Dictionary(uniqueKeysWithValues: valid.spec.tasks.map { ($0.name, TaskState.pending) })
                 let starting = valid.planner.decisions(states: pending).count
                 print("\(file): valid pipeline '\(valid.spec.name)' with \(valid.spec.tasks.count) tasks, \(starting) ready at the start (spec hash \(valid.contentHash.prefix(12)))")
+                // Ends here, leaving the spec unfreed: freeing 10,000 tasks' values took a
+                // tenth of validating them, for memory the process is about to give back.
+                Foundation.exit(0)
             } catch {
                 FileHandle.standardError.write(Data("\(file): \(error.description)\n".utf8))
                 throw ExitCode(1)
