@@ -11,7 +11,7 @@ TORCH_WHEEL := /opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.wh
 BIN         := $(abspath $(SCRATCH))/debug/trainplat
 VENV_STAMP  := $(VENV)/.installed
 
-.PHONY: demo test build venv lint test-swift test-python test-e2e services clean
+.PHONY: demo test build release venv lint test-swift test-python test-e2e services clean
 
 demo: build venv
 	TRAINPLAT_PYTHON=$(CURDIR)/$(VENV)/bin/python $(BIN) demo $(DEMO_FLAGS)
@@ -21,10 +21,19 @@ test: build venv lint test-swift test-python test-e2e
 build:
 	swift build --build-tests --scratch-path $(SCRATCH)
 
+# The build to deploy and to benchmark ($(SCRATCH)/release/trainplat, which benchmarks/ pick
+# up): optimized, with Swift's runtime linked in and jemalloc as the allocator, as Swift
+# server images are built (what each is worth: docs/scheduling.md, "The CLI's validation").
+release:
+	scripts/ensure-packages.sh libjemalloc-dev
+	swift build -c release --static-swift-stdlib -Xlinker -ljemalloc --product trainplat --scratch-path $(SCRATCH)
+
 venv: $(VENV_STAMP)
 
+# mysqlclient, the Doris connector's MySQL-protocol driver, has no Linux wheel on PyPI: it
+# compiles against libmariadb's headers, found with pkg-config.
 $(VENV_STAMP): python/pyproject.toml
-	scripts/python-deps.sh
+	scripts/ensure-packages.sh libmariadb-dev pkg-config gcc
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	if [ -f $(TORCH_WHEEL) ]; then $(VENV)/bin/pip install --quiet $(TORCH_WHEEL); fi

@@ -10,15 +10,7 @@ PG_DIR=${TRAINPLAT_TEST_PG_DIR:-/var/tmp/trainplat-test-pg}
 log() { echo "services: $*" >&2; }
 
 ensure_packages() {
-    local missing=()
-    for package in "$@"; do
-        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        log "installing ${missing[*]}"
-        apt-get update -qq >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
-    fi
+    "$(dirname "$0")/ensure-packages.sh" "$@"
 }
 
 start_postgres() {
