@@ -87,8 +87,7 @@ struct PipelineCommand: AsyncParsableCommand {
             do {
                 let valid = try SpecParser.validate(text, knownPrograms: TaskPrograms.builtIn)
                 // The scheduler's first pass over a new run: which tasks start at once.
-                let pending = Dictionary(uniqueKeysWithValues: valid.spec.tasks.map { ($0.name, TaskState.pending) })
-                let starting = valid.planner.decisions(states: pending).count
+                let starting = valid.planner.startingDecisions().count
                 print("\(file): valid pipeline '\(valid.spec.name)' with \(valid.spec.tasks.count) tasks, \(starting) ready at the start (spec hash \(valid.contentHash.prefix(12)))")
                 // Ends here, leaving the spec unfreed: freeing 10,000 tasks' values took a
                 // tenth of validating them, for memory the process is about to give back.

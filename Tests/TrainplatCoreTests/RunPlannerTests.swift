@@ -56,6 +56,25 @@ struct RunPlannerTests {
         }
     }
 
+    @Test func test_startingDecisions_matchAPassWithEveryTaskPending_onGeneratedRuns() throws {
+        var random = SpecFuzzTests.Generator(state: 61_207)
+        var decided = 0
+        for _ in 0..<300 {
+            let spec = try SpecParser.parse(SpecFuzzTests.validSpec(&random), knownPrograms: SpecFuzzTests.programs)
+            let planner = RunPlanner(spec: spec)
+            let whole = planner.decisions(states: Dictionary(uniqueKeysWithValues: spec.tasks.map { ($0.name, TaskState.pending) }))
+            let starting = planner.startingDecisions()
+            #expect(starting.map(\.task) == whole.map(\.task) && starting.map(\.next) == whole.map(\.next))
+            decided += starting.count
+        }
+        #expect(decided > 300)
+        // The generated specs' rules are all_success and all_done; a first task under
+        // one_failed has nothing failed before it, so it is skipped.
+        let spec = try SpecParser.parse("name: p\ntasks:\n  a: {command: [x], when: one_failed}\n  b: {command: [x], needs: [a]}\n", knownPrograms: [])
+        let starting = RunPlanner(spec: spec).startingDecisions()
+        #expect(starting.map(\.task) == ["a"] && starting.map(\.next) == [.skipped])
+    }
+
     @Test func test_outcome_isFailedWhenAnyTaskFailed_andNilWhileRunning() {
         #expect(RunPlanner.outcome(states: [.succeeded, .skipped]) == .succeeded)
         #expect(RunPlanner.outcome(states: [.succeeded, .upstreamFailed]) == .failed)
