@@ -146,6 +146,23 @@ struct SpecParserTests {
         #expect(fromYAML.contentHash() != (try SpecParser.parse(yaml.replacingOccurrences(of: "hi", with: "ho"), knownPrograms: [])).contentHash())
     }
 
+    /// `validate` writes a large spec's canonical tasks in pieces on several threads: the
+    /// joined pieces must be the bytes written in one go, whatever order the tasks come in.
+    @Test func test_validate_largeSpecInAnyOrder_writesTheCanonicalFormOfOneGo() throws {
+        var random = SpecFuzzTests.Generator(state: 20_261_206)
+        let names = (0..<3_000).map { "t\($0)" }.shuffled(using: &random)
+        let lines = names.enumerated().map { index, name in
+            let needs = index > 0 ? ", needs: [\(names[Int.random(in: 0..<index, using: &random)])]" : ""
+            let retries = index % 7 == 0 ? ", retries: {count: 2, backoff: 30s}" : ""
+            return "  \(name): {command: [echo, \(name)]\(needs)\(retries)}"
+        }
+        let text = "name: pieces\ntasks:\n" + lines.joined(separator: "\n") + "\n"
+        let validated = try SpecParser.validate(text, knownPrograms: [])
+        let inOneGo = try SpecParser.parse(text, knownPrograms: []).canonicalJSON()
+        #expect(validated.canonicalJSON == inOneGo)
+        #expect(validated.contentHash == ContentHash.sha256(inOneGo))
+    }
+
     /// The canonical bytes are each stored version's identity: a spec that did not change
     /// must keep them. Captured from the JSONValue-tree writer that the direct one replaced.
     @Test func test_canonicalJSON_ofEveryField_isByteForByteTheStoredForm() throws {

@@ -55,6 +55,29 @@ struct CanonicalJSONWriter {
         endObject()
     }
 
+    /// Members of an object written apart from it (`"key":value`, separated by commas), to be
+    /// joined into it with `join(members:lastKey:)`. `items` come in their keys' order.
+    static func detachedMembers<Item>(_ items: some Sequence<Item>, name: (Item) -> String, write: (Item, inout Self) -> Void) -> [UInt8] {
+        var writer = Self()
+        writer.openObjects.append(nil)
+        for item in items {
+            writer.key(name(item))
+            write(item, &writer)
+        }
+        return writer.bytes
+    }
+
+    /// Members written apart (`detachedMembers`), as the open object's next members; the
+    /// pieces come in their keys' order, and `lastKey` is the last piece's last key.
+    mutating func join(members pieces: [[UInt8]], lastKey: String?) {
+        let level = openObjects.count - 1
+        for piece in pieces where !piece.isEmpty {
+            if openObjects[level] != nil { bytes.append(UInt8(ascii: ",")) }
+            bytes += piece
+            openObjects[level] = lastKey
+        }
+    }
+
     /// A list of strings, without making each a `JSONValue` first.
     mutating func member(_ key: String, strings: [String]) {
         self.key(key)

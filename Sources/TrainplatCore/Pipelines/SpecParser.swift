@@ -30,26 +30,30 @@ public struct SpecParser {
         return spec
     }
 
-    /// `parse`, and the spec's canonical form and hash, which are written on a second thread
-    /// while the graph is checked: on two cores the three cost about what the check does.
-    /// The graph built for the check comes back in the spec's planner.
+    /// `parse`, and the spec's canonical form and hash. The graph is checked on one thread
+    /// while the canonical form's tasks are written in pieces on the others: written whole on
+    /// a second thread, they took twice as long as the check. The graph built for the check
+    /// comes back in the spec's planner.
     public static func validate(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> ValidatedSpec {
         var parser = SpecParser()
         guard let spec = parser.parseDocument(text) else { throw SpecValidationError(issues: parser.issues) }
-        let halves = Halves()
-        DispatchQueue.concurrentPerform(iterations: 2) { half in
-            if half == 0 {
+        let canonical = CanonicalTasks(of: spec, pieces: min(8 * ProcessInfo.processInfo.activeProcessorCount, spec.tasks.count / 250))
+        // The check first, so that it starts at once; the pieces fill the threads around it.
+        let steps = DispatchQueue.concurrentMap(1 + canonical.pieceCount) { step -> ValidationStep in
+            guard step > 0 else {
                 let dag = DAG(spec)
-                halves.planner = RunPlanner(spec: spec, dag: dag)
-                halves.graphIssues = graphIssues(of: spec, dag: dag, text: text, knownPrograms: knownPrograms)
-            } else {
-                halves.canonical = ValidatedSpec.canonicalForm(of: spec)
+                return .graph(RunPlanner(spec: spec, dag: dag), issues: graphIssues(of: spec, dag: dag, text: text, knownPrograms: knownPrograms))
             }
+            return .canonicalPiece(canonical.piece(step - 1))
         }
-        let issues = parser.issues + halves.graphIssues
+        guard case .graph(let planner, let graphIssues) = steps.first else { preconditionFailure("the graph check is step 0") }
+        let issues = parser.issues + graphIssues
         guard issues.isEmpty else { throw SpecValidationError(issues: issues) }
-        return ValidatedSpec(
-            spec: spec, canonicalJSON: halves.canonical.json, contentHash: halves.canonical.hash, planner: halves.planner ?? RunPlanner(spec: spec))
+        let json = canonical.json(joining: steps.dropFirst().map { step in
+            guard case .canonicalPiece(let bytes) = step else { preconditionFailure("steps after 0 are pieces") }
+            return bytes
+        })
+        return ValidatedSpec(spec: spec, canonicalJSON: json, contentHash: ContentHash.sha256(json), planner: planner)
     }
 
     /// The validator's issues, located in `text` when there are any (a second parse that
@@ -401,12 +405,10 @@ extension SpecParser {
     }
 }
 
-/// What the two halves of `validate`'s parallel step produced. Each half writes only its own
-/// field, and both are read after `concurrentPerform` has joined them.
-private final class Halves: @unchecked Sendable {
-    var graphIssues: [SpecIssue] = []
-    var planner: RunPlanner?
-    var canonical = (json: "", hash: "")
+/// What one step of `validate`'s parallel work produced.
+private enum ValidationStep: Sendable {
+    case graph(RunPlanner, issues: [SpecIssue])
+    case canonicalPiece([UInt8])
 }
 
 /// A mapping's fields by key. The parser looks up a fixed handful of keys in each mapping,
