@@ -8,8 +8,8 @@ that honours the task contract: exit 0 and a valid outputs.json), in its own dir
 DAGs of --tasks tasks: `chain` (each needs the previous one), `fanout` (all independent) and
 `layers` (10 layers; each task needs every task of the layer before). Each DAG runs:
 
-- trainplat: `trainplat serve` (a copy of .build/release/trainplat if present, else
-  .build/debug/trainplat; SQLite in a temporary data directory) with
+- trainplat: `trainplat serve` (a copy of .build/release/trainplat if present, which `make
+  release` builds, else .build/debug/trainplat; SQLite in a temporary data directory) with
   TRAINPLAT_MAX_CONCURRENT_TASKS=--concurrency. The pipeline is registered first (not timed);
   the time is from `POST /api/v1/pipelines/:id/runs` until `GET /api/v1/runs?limit=1`
   (polled every 50 ms) shows the run succeeded, so it includes queueing, the scheduler's
