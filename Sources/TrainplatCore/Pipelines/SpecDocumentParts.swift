@@ -23,8 +23,9 @@ enum SpecDocumentParts {
     /// Below this many bytes a part is not worth a thread.
     static let minPartBytes = 32 << 10
 
-    /// Two parts a core: a thread that finishes its part early takes another, so a core that
-    /// is slower (shared with other work) holds the join up less.
+    /// Eight parts a core: a thread that finishes its part early takes another, so a core that
+    /// is slower (shared with other work) or starts late holds the join up less. With two a
+    /// core, one thread often read a whole part alone at the end.
     static func read(
         _ input: UnsafeBufferPointer<UInt8>, parts wanted: Int = 8 * ProcessInfo.processInfo.activeProcessorCount,
         minPartBytes: Int = minPartBytes
