@@ -21,8 +21,8 @@ test: build venv lint test-swift test-python test-e2e
 build:
 	swift build --build-tests --scratch-path $(SCRATCH)
 
-# The build to deploy and to benchmark ($(SCRATCH)/release/trainplat, which benchmarks/ pick
-# up): optimized, with Swift's runtime linked in and jemalloc as the allocator, as Swift
+# The build to deploy and to benchmark ($(SCRATCH)/release/trainplat; benchmarks/ pick up
+# .build/release/trainplat, or TRAINPLAT_BIN): optimized, with Swift's runtime linked in and jemalloc as the allocator, as Swift
 # server images are built (what each is worth: docs/scheduling.md, "The CLI's validation").
 release:
 	scripts/ensure-packages.sh libjemalloc-dev
