@@ -43,16 +43,18 @@ struct CanonicalJSONWriter {
         self.value(value)
     }
 
-    /// An object of `items` keyed by their names, which must be unique. Sorts the items'
-    /// positions, not the items: moving 10,000 tasks while sorting copied each one's fields.
+    /// An object of `items` keyed by their names, which must be unique.
     mutating func member<Item>(_ key: String, byName items: [Item], name: (Item) -> String, write: (Item, inout Self) -> Void) {
         self.key(key)
         beginObject()
-        for index in items.indices.sorted(by: { Self.precedes(name(items[$0]), name(items[$1])) }) {
-            self.key(name(items[index]))
-            write(items[index], &self)
-        }
+        members(Self.positionsByName(items, name: name).lazy.map { items[$0] }, name: name, write: write)
         endObject()
+    }
+
+    /// The positions of `items` in their names' canonical order. Sorting positions, not the
+    /// items, moves no item: sorting 10,000 tasks copied each one's fields.
+    static func positionsByName<Item>(_ items: [Item], name: (Item) -> String) -> [Int] {
+        items.indices.sorted { precedes(name(items[$0]), name(items[$1])) }
     }
 
     /// Members of an object written apart from it (`"key":value`, separated by commas), to be
@@ -60,10 +62,7 @@ struct CanonicalJSONWriter {
     static func detachedMembers<Item>(_ items: some Sequence<Item>, name: (Item) -> String, write: (Item, inout Self) -> Void) -> [UInt8] {
         var writer = Self()
         writer.openObjects.append(nil)
-        for item in items {
-            writer.key(name(item))
-            write(item, &writer)
-        }
+        writer.members(items, name: name, write: write)
         return writer.bytes
     }
 
@@ -74,7 +73,17 @@ struct CanonicalJSONWriter {
         for piece in pieces where !piece.isEmpty {
             if openObjects[level] != nil { bytes.append(UInt8(ascii: ",")) }
             bytes += piece
+            // A piece's own last key is not known here; what follows needs only to know that
+            // the object has members, and the last of them once every piece is joined.
             openObjects[level] = lastKey
+        }
+    }
+
+    /// `items`' members of the open object, in the order given (their keys' order).
+    private mutating func members<Item>(_ items: some Sequence<Item>, name: (Item) -> String, write: (Item, inout Self) -> Void) {
+        for item in items {
+            key(name(item))
+            write(item, &self)
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A spec that passed validation, with its canonical form and that form's SHA-256.
 public struct ValidatedSpec: Sendable {
     public let spec: PipelineSpec
@@ -17,20 +19,29 @@ public struct ValidatedSpec: Sendable {
 /// writing them in one go gives.
 struct CanonicalTasks: Sendable {
     let spec: PipelineSpec
-    /// Task positions, sorted by name. A sort of the positions, not of the tasks: moving
-    /// 10,000 tasks copied each one's fields.
+    /// Task positions, sorted by name.
     private let order: [Int]
     /// Where each piece starts in `order`, and where the last ends.
     private let bounds: [Int]
 
     var pieceCount: Int { bounds.count - 1 }
 
+    /// Below this many tasks a piece is not worth a thread.
+    static let tasksPerPiece = 250
+
+    /// `pieces` of about equal size (at least one); `piecesFor(_:)` suits a parallel write.
     init(of spec: PipelineSpec, pieces: Int) {
         self.spec = spec
-        let order = spec.tasks.indices.sorted { CanonicalJSONWriter.precedes(spec.tasks[$0].name, spec.tasks[$1].name) }
+        let order = CanonicalJSONWriter.positionsByName(spec.tasks, name: \.name)
         let count = max(1, pieces)
         self.order = order
         bounds = (0...count).map { order.count * $0 / count }
+    }
+
+    /// Pieces for writing `spec`'s tasks on every thread: several a core, so that a slower
+    /// thread holds the join up less, and none smaller than `tasksPerPiece`.
+    static func piecesFor(_ spec: PipelineSpec) -> Int {
+        min(8 * ProcessInfo.processInfo.activeProcessorCount, spec.tasks.count / tasksPerPiece)
     }
 
     /// The members (`"name":{...}`) of piece `index`'s tasks.

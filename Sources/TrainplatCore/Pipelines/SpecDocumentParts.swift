@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a large spec's `tasks:` block in parts, one per core, and joins them into the tree
+/// Reads a large spec's `tasks:` block in parts on every core, and joins them into the tree
 /// that reading the whole text gives. libyaml reads a text on one thread, and reading was
 /// half of validating a 10,000-task spec.
 ///

@@ -37,7 +37,7 @@ public struct SpecParser {
     public static func validate(_ text: String, knownPrograms: Set<String>) throws(SpecValidationError) -> ValidatedSpec {
         var parser = SpecParser()
         guard let spec = parser.parseDocument(text) else { throw SpecValidationError(issues: parser.issues) }
-        let canonical = CanonicalTasks(of: spec, pieces: min(8 * ProcessInfo.processInfo.activeProcessorCount, spec.tasks.count / 250))
+        let canonical = CanonicalTasks(of: spec, pieces: CanonicalTasks.piecesFor(spec))
         // The check first, so that it starts at once; the pieces fill the threads around it.
         let steps = DispatchQueue.concurrentMap(1 + canonical.pieceCount) { step -> ValidationStep in
             guard step > 0 else {
