@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "CProcessSpawn"),
         // fts(3)-based tree walk for storage usage accounting (fts is not in Swift's Glibc).
         .target(name: "CFileTree"),
+        // jemalloc's start-up settings for the release build (huge pages for its heaps).
+        .target(name: "CAllocatorSettings"),
         // HTTP routes, Fluent models and migrations, scheduler and executors.
         .target(
             name: "TrainplatApp",
@@ -63,6 +65,7 @@ let package = Package(
             name: "trainplat",
             dependencies: [
                 "TrainplatApp",
+                "CAllocatorSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -119,7 +119,7 @@ struct SpecDocumentPartsTests {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { input in
             guard let inParts = SpecDocumentParts.read(input, parts: parts, minPartBytes: 1) else { return .declined }
-            switch SpecDocumentReader.read(input, at: .documentStart) {
+            switch SpecDocumentReader.readWithLibyaml(input, at: .documentStart) {
             case .failure(let problems):
                 return .differs("read in parts, but reading in one go refuses it: \(problems.all.map(\.message))")
             case .success(let whole):
@@ -130,7 +130,7 @@ struct SpecDocumentPartsTests {
     }
 
     static func readsWhole(_ text: String) -> Bool {
-        Array(text.utf8).withUnsafeBufferPointer { (try? SpecDocumentReader.read($0, at: .documentStart).get()) != nil }
+        Array(text.utf8).withUnsafeBufferPointer { (try? SpecDocumentReader.readWithLibyaml($0, at: .documentStart).get()) != nil }
     }
 
     /// Where two trees differ, nil when they do not.

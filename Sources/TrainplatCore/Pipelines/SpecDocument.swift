@@ -115,8 +115,14 @@ struct SpecDocumentReader {
         let height: Int
     }
 
-    /// Reads `input` (one whole document) as the text at `origin`.
+    /// Reads `input` (one whole document) as the text at `origin`: straight from its bytes
+    /// when it is in `SpecDocumentFastReader`'s subset, with libyaml otherwise.
     static func read(_ input: UnsafeBufferPointer<UInt8>, at origin: Origin) -> Result<Reading, Problems> {
+        SpecDocumentFastReader.read(input, at: origin).map { .success($0) } ?? readWithLibyaml(input, at: origin)
+    }
+
+    /// Reads `input` (one whole document) as the text at `origin` with libyaml.
+    static func readWithLibyaml(_ input: UnsafeBufferPointer<UInt8>, at origin: Origin) -> Result<Reading, Problems> {
         // libyaml keeps pointers to its parser and to the input between calls: both live at
         // fixed addresses until the parser is deleted.
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -330,7 +336,7 @@ struct SpecDocumentReader {
 /// The keys of one mapping read so far. Most mappings hold a handful of keys, where a scan
 /// of the pairs read so far beats hashing each key into a dictionary (a 10,000-task spec has
 /// 10,000 such mappings); a large one (`tasks:`) moves to a dictionary.
-private struct SeenKeys {
+struct SeenKeys {
     private static let scanLimit = 16
     private var many: [String: SpecNode.Position] = [:]
 
