@@ -24,8 +24,10 @@ struct ProcessExitTests {
     }
 
     @Test func test_waitForExit_ofManyRunningProcesses_holdsUpNoOtherWait() async throws {
-        // setup: sixteen processes waited for, more than the machine has workers
-        let sleepers = try (0..<16).map { _ in try spawn("sleep 5") }
+        // setup: sixteen processes waited for, more than the machine has workers. They sleep
+        // far longer than the test takes (they are killed at its end): with 5 s, one run in
+        // five on a loaded 2-core machine read the quick exit only after some had ended.
+        let sleepers = try (0..<16).map { _ in try spawn("sleep 60") }
         let waits = sleepers.map { pid in Task { await ProcessLauncher.waitForExit(of: pid) } }
         // act: a process that exits at once
         let quick = await ProcessLauncher.waitForExit(of: try spawn("exit 7"))
