@@ -175,6 +175,7 @@ struct SpecDocumentFastReader {
         let close = isMapping ? UInt8(ascii: "}") : UInt8(ascii: "]")
         var items: [SpecNode] = []
         var pairs: [(key: SpecNode, value: SpecNode)] = []
+        if isMapping { pairs.reserveCapacity(4) } else { items.reserveCapacity(4) }
         var seen = SeenKeys()
         var height = 1
         index += 1
