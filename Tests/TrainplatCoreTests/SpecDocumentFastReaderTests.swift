@@ -7,15 +7,10 @@ import Testing
 @Suite("Spec document fast reader")
 struct SpecDocumentFastReaderTests {
     @Test func test_fastRead_generatedAndMutatedDocuments_giveLibyamlsTree_orDecline() {
-        var accepted = 0
-        for (round, text) in SpecFuzzTests.mutatedSpecs(seed: 2_026_12_07, count: 8_000, mutationCycle: 3, Self.document).enumerated() {
+        let texts = SpecFuzzTests.mutatedSpecs(seed: 2_026_12_07, count: 8_000, mutationCycle: 3, Self.document)
+        let accepted = SpecDocumentPartsTests.agreeing(texts) { round, text in
             // Every other document as a part of a larger one: its lines counted from 40, one level down.
-            let origin = round.isMultiple(of: 2) ? SpecDocumentReader.Origin.documentStart : SpecDocumentReader.Origin(lineOffset: 40, depth: 1)
-            switch Self.outcome(text, at: origin) {
-            case .same: accepted += 1
-            case .declined: break
-            case .differs(let why): Issue.record("\(why):\n\(text)")
-            }
+            Self.outcome(text, at: round.isMultiple(of: 2) ? .documentStart : SpecDocumentReader.Origin(lineOffset: 40, depth: 1))
         }
         #expect(accepted > 2_000, "the generated documents should mostly be in the subset")
     }
@@ -63,7 +58,7 @@ struct SpecDocumentFastReaderTests {
         """,
     ])
     func test_fastRead_commonLayouts_areAccepted_withLibyamlsTree(text: String) {
-        #expect(Self.outcome(text, at: .documentStart) == .same)
+        #expect(Self.outcome(text, at: .documentStart) == .agrees)
     }
 
     @Test(arguments: [
@@ -109,16 +104,11 @@ struct SpecDocumentFastReaderTests {
 
     // MARK: - Helpers
 
-    enum Outcome: Equatable {
-        case same, declined
-        case differs(String)
-    }
-
     static func fastRead(_ text: String, at origin: SpecDocumentReader.Origin) -> SpecDocumentReader.Reading? {
         Array(text.utf8).withUnsafeBufferPointer { SpecDocumentFastReader.read($0, at: origin) }
     }
 
-    static func outcome(_ text: String, at origin: SpecDocumentReader.Origin) -> Outcome {
+    static func outcome(_ text: String, at origin: SpecDocumentReader.Origin) -> SpecDocumentPartsTests.Outcome {
         Array(text.utf8).withUnsafeBufferPointer { input in
             guard let fast = SpecDocumentFastReader.read(input, at: origin) else { return .declined }
             switch SpecDocumentReader.readWithLibyaml(input, at: origin) {
@@ -130,7 +120,7 @@ struct SpecDocumentFastReaderTests {
                 guard fast.height == reference.height, fast.rootIsBlockMapping == reference.rootIsBlockMapping, !reference.usesAnchors else {
                     return .differs("height \(fast.height) vs \(reference.height), block root \(fast.rootIsBlockMapping) vs \(reference.rootIsBlockMapping)")
                 }
-                return .same
+                return .agrees
             }
         }
     }

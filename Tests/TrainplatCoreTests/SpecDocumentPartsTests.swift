@@ -8,14 +8,8 @@ import Testing
 @Suite("Spec document read in parts")
 struct SpecDocumentPartsTests {
     @Test func test_readInParts_generatedAndMutatedSpecs_giveTheTreeOfOneRead_orDecline() {
-        var joined = 0
-        for (round, text) in SpecFuzzTests.mutatedSpecs(seed: 2_026_12_07, count: 1_500, mutationCycle: 3, Self.blockSpec).enumerated() {
-            switch Self.outcome(text, parts: 2 + round % 3) {
-            case .joined: joined += 1
-            case .declined: break
-            case .differs(let why): Issue.record("\(why):\n\(text)")
-            }
-        }
+        let texts = SpecFuzzTests.mutatedSpecs(seed: 2_026_12_07, count: 1_500, mutationCycle: 3, Self.blockSpec)
+        let joined = Self.agreeing(texts) { round, text in Self.outcome(text, parts: 2 + round % 3) }
         #expect(joined > 400, "the generated specs should mostly be read in parts")
     }
 
@@ -27,7 +21,7 @@ struct SpecDocumentPartsTests {
     ])
     func test_readInParts_wellFormedBlocks_areJoined(text: String) {
         let outcome = Self.outcome(text, parts: 3)
-        #expect(outcome == .joined, "\(outcome)")
+        #expect(outcome == .agrees, "\(outcome)")
     }
 
     /// Documents where a cut would change the meaning or hide a problem: each is declined, or
@@ -72,7 +66,7 @@ struct SpecDocumentPartsTests {
     func test_readInParts_cutsThatWouldChangeTheDocument_areDeclined(text: String) {
         for parts in 2...4 {
             let outcome = Self.outcome(text, parts: parts)
-            #expect(outcome != .joined || Self.readsWhole(text), "\(parts) parts")
+            #expect(outcome != .agrees || Self.readsWhole(text), "\(parts) parts")
             if case .differs(let why) = outcome { Issue.record("\(parts) parts: \(why)") }
         }
     }
@@ -84,7 +78,7 @@ struct SpecDocumentPartsTests {
         let text = "name: a\ntasks:\n  a: {command: [x]}\n  b: {command: \(deep)}\n  c: {command: [z]}\n"
         #expect(Self.outcome(text, parts: 3) == .declined)
         #expect(Self.readsWhole(text), "within the limit for the whole read")
-        #expect(Self.outcome(text.replacingOccurrences(of: deep, with: "[y]"), parts: 3) == .joined)
+        #expect(Self.outcome(text.replacingOccurrences(of: deep, with: "[y]"), parts: 3) == .agrees)
     }
 
     @Test func test_readInParts_aNameInTwoParts_isLeftToTheWholeRead_whichReportsIt() {
@@ -109,9 +103,24 @@ struct SpecDocumentPartsTests {
 
     // MARK: - Helpers
 
+    /// A faster way of reading a text against libyaml's read of it in one go: the same tree,
+    /// declined, or a difference.
     enum Outcome: Equatable {
-        case joined, declined
+        case agrees, declined
         case differs(String)
+    }
+
+    /// How many of `texts` a faster read gave libyaml's tree for; records each difference.
+    static func agreeing(_ texts: [String], _ outcome: (_ round: Int, _ text: String) -> Outcome) -> Int {
+        var agreed = 0
+        for (round, text) in texts.enumerated() {
+            switch outcome(round, text) {
+            case .agrees: agreed += 1
+            case .declined: break
+            case .differs(let why): Issue.record("\(why):\n\(text)")
+            }
+        }
+        return agreed
     }
 
     /// Reads `text` in parts (every part as small as the cuts allow) and in one go.
@@ -124,7 +133,7 @@ struct SpecDocumentPartsTests {
                 return .differs("read in parts, but reading in one go refuses it: \(problems.all.map(\.message))")
             case .success(let whole):
                 guard let root = whole.root else { return .differs("read in parts, but there is no document") }
-                return difference(inParts, root, at: "").map { .differs($0) } ?? .joined
+                return difference(inParts, root, at: "").map { .differs($0) } ?? .agrees
             }
         }
     }
