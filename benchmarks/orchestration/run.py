@@ -101,6 +101,14 @@ def spec_yaml(name: str, graph: dict[str, list[str]], task_command: list[str] = 
     return "\n".join(lines) + "\n"
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The process's peak resident memory so far (`VmHWM`), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
 def cpu_seconds(pid: int) -> float:
     """The process's own CPU time (user + system, its threads; not its reaped children)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -229,7 +237,11 @@ def small_run_waits(server: Server, project: str, tasks: int) -> dict[str, float
     time.sleep(1.0)  # every slot is the big run's by now
     behind = finish_small_run(server, small, token)
     if server.call("GET", f"/api/v1/runs/{big_run}")["status"] not in ("queued", "running"):
-        print("fair share: the big run ended before the small run did, so nothing was measured behind it (raise --tasks)", file=sys.stderr)
+        print(
+            "fair share: the big run ended before the small run did, so nothing was measured "
+            "behind it (raise --tasks)",
+            file=sys.stderr,
+        )
         return {"alone": alone, "behind_big_run": float("nan")}
     server.call("POST", f"/api/v1/runs/{big_run}/cancel", {})
     return {"alone": alone, "behind_big_run": behind}
@@ -397,11 +409,17 @@ def main() -> int:
                 results[shape] = row
             # Last: the cancelled big run's processes take a heartbeat to stop.
             fairness = small_run_waits(server, project, args.tasks)
+            server_peak_mib = peak_memory_mib(server.process.pid)
         finally:
             server.stop()
             print(f"load average at end: {os.getloadavg()}", file=sys.stderr)
     if args.json:
-        report = {"dags": results, "validation": validation, "fairness": fairness}
+        report = {
+            "dags": results,
+            "validation": validation,
+            "fairness": fairness,
+            "server_peak_mib": server_peak_mib,
+        }
         args.json.write_text(json.dumps(report, indent=2))
 
     build = "debug" if "/debug/" in str(binary()) else "release"
@@ -439,6 +457,7 @@ def main() -> int:
         f"{fairness['behind_big_run']:.2f} s started while a {n}-task fan-out held every slot "
         f"({fairness['behind_big_run'] / fairness['alone']:.2f}x)"
     )
+    print(f"\nthe server's peak resident memory over the benchmark: {server_peak_mib:.0f} MiB")
     if validation:
         print(
             f"\nvalidation of a 10,000-task layered spec, median of {args.validation_repeats}: "
