@@ -22,8 +22,10 @@ build:
 	swift build --build-tests --scratch-path $(SCRATCH)
 
 # The build to deploy and to benchmark ($(SCRATCH)/release/trainplat; benchmarks/ pick up
-# .build/release/trainplat, or TRAINPLAT_BIN): optimized, with Swift's runtime linked in and jemalloc as the allocator, as Swift
-# server images are built (what each is worth: docs/scheduling.md, "The CLI's validation").
+# .build/release/trainplat, or TRAINPLAT_BIN): optimized, with Swift's runtime linked in and
+# jemalloc as the allocator, as Swift server images are built, its heaps on huge pages
+# (Sources/CAllocatorSettings). What each is worth: docs/scheduling.md, "The CLI's validation"
+# and "The spec's fast reader".
 release:
 	scripts/ensure-packages.sh libjemalloc-dev
 	swift build -c release --static-swift-stdlib -Xlinker -ljemalloc --product trainplat --scratch-path $(SCRATCH)

@@ -107,7 +107,7 @@ struct SpecDocumentFastReader {
     /// non-space byte.
     private mutating func blockKey() -> SpecNode.Scalar? {
         let start = index
-        guard index < input.count, Self.startsWord(input[index]) else { return nil }
+        guard index < input.count, SpecBytes.startsWord(input[index]) else { return nil }
         while index < input.count, Self.continuesWord(input[index]) { index += 1 }
         guard index - start <= Self.maxKeyLength, byte(at: index) == colon, Self.isBlankOrEnd(byte(at: index + 1)) else { return nil }
         let key = plainScalar(start..<index)
@@ -239,27 +239,29 @@ struct SpecDocumentFastReader {
         let position = here
         let quote = input[index]
         index += 1
-        // The text's bytes where an escape or a doubled quote changed them; else a slice.
-        var unescaped: [UInt8]?
+        // The text's bytes up to `start` once an escape or a doubled quote changed them;
+        // while empty, the text is a slice of the input.
+        var unescaped: [UInt8] = []
         var start = index
         while true {
             guard let current = byte(at: index), current != newline else { return nil }
             if current == quote {
                 // A doubled single quote stands for one.
                 guard quote == UInt8(ascii: "'"), byte(at: index + 1) == quote else { break }
-                unescaped = (unescaped ?? []) + input[start...index]
+                unescaped += input[start...index]
                 index += 2
                 start = index
             } else if current == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
                 guard let escaped = byte(at: index + 1).flatMap(Self.unescape) else { return nil }
-                unescaped = (unescaped ?? []) + input[start..<index] + [escaped]
+                unescaped += input[start..<index]
+                unescaped.append(escaped)
                 index += 2
                 start = index
             } else {
                 index += 1
             }
         }
-        let text = unescaped.map { String(decoding: $0 + input[start..<index], as: UTF8.self) } ?? self.text(start..<index)
+        let text = unescaped.isEmpty ? self.text(start..<index) : String(decoding: unescaped + input[start..<index], as: UTF8.self)
         index += 1
         let style: Node.Scalar.Style = quote == UInt8(ascii: "'") ? .singleQuoted : .doubleQuoted
         return SpecNode.Scalar(text: text, style: style, tag: Tag.Name.str.rawValue, position: position)
@@ -295,13 +297,8 @@ struct SpecDocumentFastReader {
             || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}")
     }
 
-    private static func startsWord(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
-    }
-
     private static func continuesWord(_ byte: UInt8) -> Bool {
-        startsWord(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "/")
+        SpecBytes.startsWord(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "/")
     }
 
     // MARK: - Lines
@@ -327,12 +324,11 @@ struct SpecDocumentFastReader {
     }
 
     private mutating func skipRestOfLine() {
-        let rest = index..<input.count
-        guard let base = input.baseAddress, !rest.isEmpty, let found = memchr(base + index, Int32(newline), rest.count) else {
+        guard let lineEnd = SpecBytes.firstOffset(of: newline, in: input, index..<input.count) else {
             index = input.count
             return
         }
-        index = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+        index = lineEnd + 1
         line += 1
         lineStart = index
     }

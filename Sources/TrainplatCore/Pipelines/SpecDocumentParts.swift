@@ -38,7 +38,10 @@ enum SpecDocumentParts {
         let texts = pieces.map { Array(input[$0.bytes]) } + [block.frame(of: input)]
         let origins = pieces.map { SpecDocumentReader.Origin(lineOffset: $0.line, depth: 1) } + [.documentStart]
         let readings = DispatchQueue.concurrentMap(texts.count) { index in
-            texts[index].withUnsafeBufferPointer { SpecDocumentReader.read($0, at: origins[index]) }
+            texts[index].withUnsafeBufferPointer { text in
+                // The frame's `tasks:` has an empty value, which the fast reader leaves to libyaml.
+                index == pieces.count ? SpecDocumentReader.readWithLibyaml(text, at: origins[index]) : SpecDocumentReader.read(text, at: origins[index])
+            }
         }
         guard case .success(let frameReading)? = readings.last, frameReading.rootIsBlockMapping, let joined = joinedTasks(readings.dropLast()) else { return nil }
         return frameReading.root.flatMap { replacingTasks(in: $0, keyLine: block.keyLine, with: joined) }
@@ -125,7 +128,7 @@ private struct TasksBlock {
             }
             if line.bytes.upperBound < input.count { newlines += 1 }
             guard line.isContent else { continue }
-            let startsEntry = line.first.map(Self.startsName) ?? false
+            let startsEntry = line.first.map(SpecBytes.startsWord) ?? false
             if indent == nil {
                 guard startsEntry else { return nil }
                 indent = line.indent
@@ -174,18 +177,10 @@ private struct TasksBlock {
     private static func offsets(of byte: UInt8, in input: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> some Sequence<Int> {
         var from = range.lowerBound
         return AnyIterator<Int> {
-            guard let offset = firstOffset(of: byte, in: input, from ..< range.upperBound) else { return nil }
+            guard let offset = SpecBytes.firstOffset(of: byte, in: input, from ..< range.upperBound) else { return nil }
             from = offset + 1
             return offset
         }
-    }
-
-    /// The first offset of `byte` in `range` of `input`, by `memchr`.
-    static func firstOffset(of byte: UInt8, in input: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int? {
-        guard let base = input.baseAddress, !range.isEmpty,
-            let found = memchr(base + range.lowerBound, Int32(byte), range.count)
-        else { return nil }
-        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
     /// The document with the block's lines left blank.
@@ -203,11 +198,6 @@ private struct TasksBlock {
         guard line.starts(with: "tasks:".utf8) else { return false }
         let rest = line.dropFirst(6).drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }
         return rest.isEmpty || (rest.first == UInt8(ascii: "#") && rest.count < line.count - 6)
-    }
-
-    private static func startsName(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
     }
 }
 
@@ -236,7 +226,7 @@ private struct Lines {
 
     mutating func next() -> Line? {
         guard offset < input.count else { return nil }
-        let lineEnd = TasksBlock.firstOffset(of: UInt8(ascii: "\n"), in: input, offset..<input.count) ?? input.count
+        let lineEnd = SpecBytes.firstOffset(of: UInt8(ascii: "\n"), in: input, offset..<input.count) ?? input.count
         let indent = input[offset..<lineEnd].prefix { $0 == UInt8(ascii: " ") }.count
         let line = Line(bytes: offset..<lineEnd, number: number, indent: indent, first: offset + indent < lineEnd ? input[offset + indent] : nil)
         offset = min(lineEnd + 1, input.count)
